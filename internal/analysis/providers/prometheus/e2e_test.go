@@ -12,6 +12,7 @@ import (
 	promclient "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 	promtest "github.com/shipsafe/shipsafe/test/prometheus"
 )
 
@@ -109,6 +110,33 @@ func TestQueryAgainstRealPrometheus(t *testing.T) {
 		_, err := Query(ctx, client, prom.Address, `sum(`, 5*time.Second, nil)
 		if err == nil {
 			t.Fatal("want an error for a syntactically bad query")
+		}
+	})
+	t.Run("provider: vector, scalar and no data as conditions see them", func(t *testing.T) {
+		p := New(nil, prom.Address)
+		timeout := int64(5)
+		m := func(q string) v1alpha1.Metric {
+			return v1alpha1.Metric{Name: "error-rate", Provider: v1alpha1.MetricProvider{
+				Prometheus: &v1alpha1.PrometheusMetric{Query: q, Timeout: &timeout,
+					Headers: []v1alpha1.WebMetricHeader{{Key: "X-Scope-OrgID", Value: "tenant-1"}}}}}
+		}
+		got, err := p.Measure(ctx, m(`sum(shipsafe_test_requests_total{code="500"}) / sum(shipsafe_test_requests_total)`), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := got.Value.([]float64); !ok || len(v) != 1 || math.Abs(v[0]-0.01) > 1e-12 {
+			t.Fatalf("vector value %#v, want []float64{0.01}", got.Value)
+		}
+		if got.Metadata["resultType"] != "vector" || got.Metadata["address"] != prom.Address {
+			t.Fatalf("metadata %v", got.Metadata)
+		}
+		got, err = p.Measure(ctx, m(`scalar(shipsafe_test_value{kind="quarter"})`), nil)
+		if err != nil || got.Value != 0.25 {
+			t.Fatalf("scalar: %#v, %v", got.Value, err)
+		}
+		got, err = p.Measure(ctx, m(`shipsafe_test_value{kind="absent"}`), nil)
+		if err != nil || got.Value != nil {
+			t.Fatalf("no data: %#v, %v; want nil value", got.Value, err)
 		}
 	})
 	t.Run("range vector is rejected", func(t *testing.T) {
