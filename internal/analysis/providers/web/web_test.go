@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
@@ -40,7 +41,9 @@ func server(t *testing.T) (*httptest.Server, chan struct{}) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"body": string(body)})
 	})
 	mux.HandleFunc("GET /html", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "<html>oops</html>") })
-	mux.HandleFunc("GET /down", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "backend down", http.StatusServiceUnavailable) })
+	mux.HandleFunc("GET /down", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "backend down", http.StatusServiceUnavailable)
+	})
 	mux.HandleFunc("GET /hang", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-hang:
@@ -122,7 +125,7 @@ func TestMeasureTimeout(t *testing.T) {
 	p := New(srv.Client())
 	// The context deadline stands in for timeoutSeconds (whole seconds only) to keep the test fast;
 	// TestTimeoutSecondsApplies checks the field itself is honoured.
-	ctx, cancel := context.WithTimeout(context.Background(), 50_000_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := p.Measure(ctx, metric(v1alpha1.WebMetric{URL: srv.URL + "/hang", TimeoutSeconds: 30}), nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
