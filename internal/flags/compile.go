@@ -1,0 +1,419 @@
+package flags
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// node is one compiled JSON Logic expression. Rules are compiled once per flag-set version
+// into a tree of closures; evaluating a rule is a walk of that tree with no parsing, no
+// reflection and, for scalar data, no allocation.
+type node func(st *evalState) Value
+
+// evalState is what a node sees while one flag is evaluated.
+type evalState struct {
+	ctx     *Context
+	scope   *Value // element data inside map/filter/all/some/none/reduce; nil: ctx
+	now     func() int64
+	errCode ErrorCode
+	errMsg  string
+}
+
+// fail records a hard evaluation error (the flag resolves to ERROR, not to its default).
+func (st *evalState) fail(code ErrorCode, msg string) {
+	if st.errCode == "" {
+		st.errCode, st.errMsg = code, msg
+	}
+}
+
+// expr is a compiled expression plus, when it is a constant, its value (for folding).
+type expr struct {
+	fn    node
+	konst bool
+	val   Value
+}
+
+func constExpr(v Value) expr {
+	return expr{fn: func(*evalState) Value { return v }, konst: true, val: v}
+}
+
+// ruleCompiler compiles the targeting rules of one flag.
+type ruleCompiler struct {
+	flagKey    string
+	variants   map[string]int // variant name → index
+	evaluators map[string]any // the flag set's $evaluators
+	refStack   []string
+}
+
+// compileError is a rule error located by its JSON path.
+type compileError struct {
+	path string
+	msg  string
+}
+
+func (e *compileError) Error() string { return e.path + ": " + e.msg }
+
+func errAt(path, format string, args ...any) error {
+	return &compileError{path: path, msg: fmt.Sprintf(format, args...)}
+}
+
+func (c *ruleCompiler) literalString(s string) Value {
+	v := String(s)
+	if i, ok := c.variants[s]; ok {
+		v.variant = int32(i + 1)
+	}
+	return v
+}
+
+// compile turns decoded JSON (any) into an expression.
+func (c *ruleCompiler) compile(x any, path string) (expr, error) {
+	switch t := x.(type) {
+	case nil:
+		return constExpr(Null()), nil
+	case bool:
+		return constExpr(Bool(t)), nil
+	case float64:
+		return constExpr(Number(t)), nil
+	case string:
+		return constExpr(c.literalString(t)), nil
+	case []any:
+		return c.compileArray(t, path)
+	case map[string]any:
+		return c.compileObject(t, path)
+	}
+	return expr{}, errAt(path, "unsupported JSON value %T", x)
+}
+
+func (c *ruleCompiler) compileArray(t []any, path string) (expr, error) {
+	items, allConst, err := c.compileList(t, path)
+	if err != nil {
+		return expr{}, err
+	}
+	if allConst {
+		vals := make([]Value, len(items))
+		for i, it := range items {
+			vals[i] = it.val
+		}
+		return constExpr(Array(vals)), nil
+	}
+	return expr{fn: func(st *evalState) Value {
+		vals := make([]Value, len(items))
+		for i, it := range items {
+			vals[i] = it.fn(st)
+		}
+		return Array(vals)
+	}}, nil
+}
+
+func (c *ruleCompiler) compileList(t []any, path string) ([]expr, bool, error) {
+	items := make([]expr, len(t))
+	allConst := true
+	for i, e := range t {
+		it, err := c.compile(e, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, false, err
+		}
+		items[i] = it
+		allConst = allConst && it.konst
+	}
+	return items, allConst, nil
+}
+
+func (c *ruleCompiler) compileObject(t map[string]any, path string) (expr, error) {
+	if len(t) == 0 {
+		return constExpr(Object(nil, nil)), nil
+	}
+	if len(t) != 1 {
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return expr{}, errAt(path, "a rule object must have exactly one operator, got %d keys (%s)", len(t), strings.Join(keys, ", "))
+	}
+	for op, rawArgs := range t {
+		opPath := path + "." + op
+		if op == "$ref" {
+			return c.compileRef(rawArgs, opPath)
+		}
+		// Operators whose arguments are not plain sub-expressions.
+		switch op {
+		case "fractional":
+			return c.compileFractional(argList(rawArgs), opPath)
+		case "map", "filter", "all", "some", "none", "reduce":
+			return c.compileArrayOp(op, argList(rawArgs), opPath)
+		case "var":
+			return c.compileVar(argList(rawArgs), opPath)
+		case "sem_ver":
+			return c.compileSemVer(argList(rawArgs), opPath)
+		}
+		args, _, err := c.compileList(argList(rawArgs), opPath)
+		if err != nil {
+			return expr{}, err
+		}
+		build, ok := lookupOp(op)
+		if !ok {
+			return expr{}, errAt(opPath, "unknown operator %q", op)
+		}
+		e, err := build(args, opPath)
+		if err != nil {
+			return expr{}, err
+		}
+		return foldIfConst(e, args), nil
+	}
+	panic("unreachable")
+}
+
+// foldIfConst evaluates an operator whose arguments are all constants once, at compile time.
+func foldIfConst(e expr, args []expr) expr {
+	for _, a := range args {
+		if !a.konst {
+			return e
+		}
+	}
+	var st evalState
+	v := e.fn(&st)
+	if st.errCode != "" {
+		return e
+	}
+	return constExpr(v)
+}
+
+// argList normalises an operator's arguments: JSON Logic allows a single non-array argument.
+func argList(raw any) []any {
+	if l, ok := raw.([]any); ok {
+		return l
+	}
+	return []any{raw}
+}
+
+func (c *ruleCompiler) compileRef(raw any, path string) (expr, error) {
+	name, ok := raw.(string)
+	if !ok {
+		return expr{}, errAt(path, "$ref must be a string naming an entry of $evaluators, got %s", jsonTypeName(raw))
+	}
+	def, ok := c.evaluators[name]
+	if !ok {
+		return expr{}, errAt(path, "$ref %q: no such entry in $evaluators", name)
+	}
+	for _, r := range c.refStack {
+		if r == name {
+			return expr{}, errAt(path, "$ref %q: cycle through %s", name, strings.Join(append(c.refStack, name), " → "))
+		}
+	}
+	c.refStack = append(c.refStack, name)
+	defer func() { c.refStack = c.refStack[:len(c.refStack)-1] }()
+	// Errors inside a shared evaluator are reported at the evaluator's own path.
+	return c.compile(def, "$evaluators."+name)
+}
+
+// compileVar handles {"var": name} and {"var": [name, default]}.
+func (c *ruleCompiler) compileVar(args []any, path string) (expr, error) {
+	var def expr
+	if len(args) > 1 {
+		d, err := c.compile(args[1], path+"[1]")
+		if err != nil {
+			return expr{}, err
+		}
+		def = d
+	}
+	orDefault := func(v Value, found bool, st *evalState) Value {
+		if (!found || v.kind == KindNull) && def.fn != nil {
+			return def.fn(st)
+		}
+		return v
+	}
+	if len(args) == 0 || args[0] == nil || args[0] == "" {
+		return expr{fn: func(st *evalState) Value {
+			if st.scope != nil {
+				return *st.scope
+			}
+			return st.ctx.asObject()
+		}}, nil
+	}
+	var name string
+	switch t := args[0].(type) {
+	case string:
+		name = t
+	case float64:
+		name = formatNumber(t)
+	default:
+		dyn, err := c.compile(args[0], path+"[0]")
+		if err != nil {
+			return expr{}, err
+		}
+		return expr{fn: func(st *evalState) Value {
+			v, found := lookupPath(st, strings.Split(dyn.fn(st).toString(), "."))
+			return orDefault(v, found, st)
+		}}, nil
+	}
+	switch name {
+	case "$flagd.flagKey":
+		return constExpr(String(c.flagKey)), nil
+	case "$flagd.timestamp":
+		return expr{fn: func(st *evalState) Value {
+			if st.now == nil {
+				return Number(0)
+			}
+			return Number(float64(st.now()))
+		}}, nil
+	}
+	segs := strings.Split(name, ".")
+	if len(segs) == 1 && def.fn == nil {
+		// The hot case: a top-level attribute without a default.
+		return expr{fn: func(st *evalState) Value {
+			if st.scope == nil {
+				v, _ := st.ctx.lookup(name)
+				return v
+			}
+			v, found := st.scope.field(name)
+			if !found {
+				v, _ = st.scope.index(name)
+			}
+			return v
+		}}, nil
+	}
+	if len(segs) == 1 {
+		return expr{fn: func(st *evalState) Value {
+			var v Value
+			var found bool
+			if st.scope != nil {
+				v, found = st.scope.field(name)
+				if !found {
+					v, found = st.scope.index(name)
+				}
+			} else {
+				v, found = st.ctx.lookup(name)
+			}
+			return orDefault(v, found, st)
+		}}, nil
+	}
+	return expr{fn: func(st *evalState) Value {
+		v, found := lookupPath(st, segs)
+		return orDefault(v, found, st)
+	}}, nil
+}
+
+func lookupPath(st *evalState, segs []string) (Value, bool) {
+	var cur Value
+	var found bool
+	if st.scope != nil {
+		cur = *st.scope
+		found = true
+	} else {
+		cur, found = st.ctx.lookup(segs[0])
+		segs = segs[1:]
+	}
+	for _, s := range segs {
+		if !found {
+			return Value{}, false
+		}
+		switch cur.kind {
+		case KindObject:
+			cur, found = cur.field(s)
+		case KindArray:
+			cur, found = cur.index(s)
+		default:
+			return Value{}, false
+		}
+	}
+	return cur, found
+}
+
+// compileArrayOp handles the operators whose second argument is a rule applied to each
+// element of the first (the element becomes the data that var reads).
+func (c *ruleCompiler) compileArrayOp(op string, args []any, path string) (expr, error) {
+	if len(args) < 2 {
+		return expr{}, errAt(path, "%s needs an array and a rule, got %d arguments", op, len(args))
+	}
+	src, err := c.compile(args[0], path+"[0]")
+	if err != nil {
+		return expr{}, err
+	}
+	rule, err := c.compile(args[1], path+"[1]")
+	if err != nil {
+		return expr{}, err
+	}
+	items := func(st *evalState) []Value {
+		v := src.fn(st)
+		if v.kind != KindArray {
+			return nil
+		}
+		return v.c.items
+	}
+	apply := func(st *evalState, el Value) Value {
+		saved := st.scope
+		st.scope = &el
+		out := rule.fn(st)
+		st.scope = saved
+		return out
+	}
+	switch op {
+	case "map":
+		return expr{fn: func(st *evalState) Value {
+			in := items(st)
+			out := make([]Value, len(in))
+			for i, el := range in {
+				out[i] = apply(st, el)
+			}
+			return Array(out)
+		}}, nil
+	case "filter":
+		return expr{fn: func(st *evalState) Value {
+			var out []Value
+			for _, el := range items(st) {
+				if apply(st, el).truthy() {
+					out = append(out, el)
+				}
+			}
+			return Array(out)
+		}}, nil
+	case "all":
+		return expr{fn: func(st *evalState) Value {
+			in := items(st)
+			if len(in) == 0 {
+				return Bool(false)
+			}
+			for _, el := range in {
+				if !apply(st, el).truthy() {
+					return Bool(false)
+				}
+			}
+			return Bool(true)
+		}}, nil
+	case "some", "none":
+		want := op == "some"
+		return expr{fn: func(st *evalState) Value {
+			for _, el := range items(st) {
+				if apply(st, el).truthy() {
+					return Bool(want)
+				}
+			}
+			return Bool(!want)
+		}}, nil
+	}
+	// reduce: [array, rule, initial]; the rule sees {"current": el, "accumulator": acc}.
+	var initial expr = constExpr(Null())
+	if len(args) > 2 {
+		if initial, err = c.compile(args[2], path+"[2]"); err != nil {
+			return expr{}, err
+		}
+	}
+	return expr{fn: func(st *evalState) Value {
+		acc := initial.fn(st)
+		for _, el := range items(st) {
+			acc = apply(st, Object([]string{"current", "accumulator"}, []Value{el, acc}))
+		}
+		return acc
+	}}, nil
+}
+
+// parseIntArg reads a constant integer argument (used for weights and similar).
+func parseIntArg(x any) (int64, bool) {
+	f, ok := x.(float64)
+	if !ok || f != float64(int64(f)) {
+		return 0, false
+	}
+	return int64(f), true
+}
