@@ -1,0 +1,312 @@
+package v1alpha1
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Object is one decoded document: exactly one of the typed pointers is set.
+type Object struct {
+	// Index is the 0-based position of the document in its file.
+	Index int
+	// Line is the 1-based line where the document starts.
+	Line int
+	// APIVersion and Kind are as written in the document.
+	APIVersion string
+	Kind       string
+
+	Rollout                 *Rollout
+	AnalysisTemplate        *AnalysisTemplate
+	ClusterAnalysisTemplate *ClusterAnalysisTemplate
+	AnalysisRun             *AnalysisRun
+
+	// ConvertedFrom is "apps/v1 Deployment" when Rollout was converted from a Deployment.
+	ConvertedFrom string
+
+	// lines maps dotted field paths to the line they appear on.
+	lines map[string]int
+}
+
+// Name is the object's metadata.name.
+func (o *Object) Name() string {
+	switch {
+	case o.Rollout != nil:
+		return o.Rollout.Name
+	case o.AnalysisTemplate != nil:
+		return o.AnalysisTemplate.Name
+	case o.ClusterAnalysisTemplate != nil:
+		return o.ClusterAnalysisTemplate.Name
+	case o.AnalysisRun != nil:
+		return o.AnalysisRun.Name
+	}
+	return ""
+}
+
+// LineOf returns the line of a field path (as field.Path renders it), or of its nearest
+// parent that has one, or the document's first line.
+func (o *Object) LineOf(path string) int {
+	p := normalizePath(path)
+	for p != "" {
+		if l, ok := o.lines[p]; ok {
+			return l
+		}
+		cut := strings.LastIndexAny(p, ".[")
+		if cut < 0 {
+			break
+		}
+		p = p[:cut]
+	}
+	return o.Line
+}
+
+// normalizePath turns field.Path's map keys ("labels[app]") into the dotted form the line map
+// uses ("labels.app"); list indexes ("steps[2]") are kept.
+func normalizePath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] != '[' {
+			b.WriteByte(p[i])
+			continue
+		}
+		end := strings.IndexByte(p[i:], ']')
+		if end < 0 {
+			b.WriteString(p[i:])
+			break
+		}
+		inner := p[i+1 : i+end]
+		if _, err := strconv.Atoi(inner); err == nil {
+			b.WriteString(p[i : i+end+1])
+		} else {
+			b.WriteByte('.')
+			b.WriteString(inner)
+		}
+		i += end
+	}
+	return b.String()
+}
+
+// Decode reads every document of a YAML or JSON file (separated by "---") strictly: unknown
+// fields, wrong types and duplicate keys are errors with their field path. Documents may be
+// Rollout, AnalysisTemplate, ClusterAnalysisTemplate or AnalysisRun under argoproj.io/v1alpha1
+// or shipsafe.dev/v1alpha1, or an apps/v1 Deployment (converted to a rolling Rollout).
+// It does not validate values or apply defaults (see Validate, SetDefaults, Parse).
+// The error, when not nil, is an ErrorList; objects decoded without error are still returned.
+func Decode(data []byte) ([]Object, error) {
+	return DecodeWithLimits(data, DefaultLimits())
+}
+
+// DecodeWithLimits is Decode with explicit resource limits.
+func DecodeWithLimits(data []byte, limits Limits) ([]Object, error) {
+	if len(data) > limits.MaxBytes {
+		return nil, ErrorList{{Field: field.Forbidden(nil,
+			fmt.Sprintf("file is %d bytes, more than the limit of %d bytes", len(data), limits.MaxBytes))}}
+	}
+	var (
+		objs []Object
+		errs ErrorList
+	)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for idx := 0; ; idx++ {
+		if idx >= limits.MaxDocuments {
+			errs = append(errs, &Error{Document: idx, Field: field.Forbidden(nil,
+				fmt.Sprintf("file has more than %d documents", limits.MaxDocuments))})
+			break
+		}
+		var node yaml.Node
+		err := decodeNode(dec, &node)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			errs = append(errs, &Error{Document: idx, Field: field.Invalid(nil, nil, "not valid YAML or JSON: "+strings.TrimPrefix(err.Error(), "yaml: "))})
+			break
+		}
+		if isEmptyDocument(&node) {
+			idx--
+			continue
+		}
+		obj, docErrs := decodeDocument(&node, idx, limits)
+		errs = append(errs, docErrs...)
+		if obj != nil {
+			objs = append(objs, *obj)
+		}
+	}
+	if len(objs) == 0 && len(errs) == 0 {
+		errs = append(errs, &Error{Field: field.Required(nil, "the file contains no documents")})
+	}
+	if len(errs) > 0 {
+		return objs, errs
+	}
+	return objs, nil
+}
+
+// decodeNode guards the YAML parser: a panic inside it becomes an error.
+func decodeNode(dec *yaml.Decoder, node *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parser failed: %v", r)
+		}
+	}()
+	return dec.Decode(node)
+}
+
+func isEmptyDocument(n *yaml.Node) bool {
+	if n.Kind == 0 {
+		return true
+	}
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return true
+		}
+		c := n.Content[0]
+		return c.Kind == yaml.ScalarNode && c.ShortTag() == "!!null"
+	}
+	return false
+}
+
+// decodeDocument turns one YAML document into a typed object, or returns its errors.
+func decodeDocument(node *yaml.Node, idx int, limits Limits) (*Object, ErrorList) {
+	obj := &Object{Index: idx, Line: documentLine(node), lines: map[string]int{}}
+	fail := func(fe ...*field.Error) ErrorList {
+		out := make(ErrorList, len(fe))
+		for i, e := range fe {
+			out[i] = &Error{Document: idx, Line: obj.LineOf(e.Field), Kind: obj.Kind, Field: e}
+		}
+		return out
+	}
+	b := &treeBuilder{limits: limits, lines: obj.lines}
+	tree, err := b.build(node, "", 0, false)
+	if err != nil {
+		var pe *pathError
+		if errors.As(err, &pe) {
+			return nil, ErrorList{{Document: idx, Line: pe.line, Field: field.Forbidden(pathOf(pe.path), pe.msg)}}
+		}
+		return nil, fail(field.Invalid(nil, nil, err.Error()))
+	}
+	m, ok := tree.(map[string]any)
+	if !ok {
+		return nil, fail(field.Invalid(nil, describe(tree), "a document must be an object with apiVersion and kind"))
+	}
+	obj.APIVersion, _ = m["apiVersion"].(string)
+	obj.Kind, _ = m["kind"].(string)
+	name := ""
+	if md, ok := m["metadata"].(map[string]any); ok {
+		name, _ = md["name"].(string)
+	}
+	target, convert, fe := targetFor(obj.APIVersion, obj.Kind)
+	if fe != nil {
+		errs := fail(fe)
+		for _, e := range errs {
+			e.Name = name
+		}
+		return nil, errs
+	}
+	sc := &schemaChecker{maxErrs: 100}
+	sc.check(m, reflect.TypeOf(target).Elem(), nil)
+	if len(sc.errs) > 0 {
+		errs := fail(sc.errs...)
+		for _, e := range errs {
+			e.Name = name
+		}
+		return nil, errs
+	}
+	raw, err := json.Marshal(m)
+	if err == nil {
+		err = json.Unmarshal(raw, target)
+	}
+	if err != nil {
+		return nil, fail(field.Invalid(nil, nil, "cannot decode: "+err.Error()))
+	}
+	if convert != nil {
+		if fe := convert(obj, target); len(fe) > 0 {
+			errs := fail(fe...)
+			for _, e := range errs {
+				e.Name = name
+			}
+			return nil, errs
+		}
+		return obj, nil
+	}
+	switch t := target.(type) {
+	case *Rollout:
+		obj.Rollout = t
+	case *AnalysisTemplate:
+		obj.AnalysisTemplate = t
+	case *ClusterAnalysisTemplate:
+		obj.ClusterAnalysisTemplate = t
+	case *AnalysisRun:
+		obj.AnalysisRun = t
+	}
+	return obj, nil
+}
+
+// targetFor picks the Go type for an apiVersion and kind.
+func targetFor(apiVersion, kind string) (any, func(*Object, any) field.ErrorList, *field.Error) {
+	switch apiVersion {
+	case ArgoGroupVersion, ShipsafeGroupVersion:
+		switch kind {
+		case KindRollout:
+			return &Rollout{}, nil, nil
+		case KindAnalysisTemplate:
+			return &AnalysisTemplate{}, nil, nil
+		case KindClusterAnalysisTemplate:
+			return &ClusterAnalysisTemplate{}, nil, nil
+		case KindAnalysisRun:
+			return &AnalysisRun{}, nil, nil
+		case "":
+			return nil, nil, field.Required(field.NewPath("kind"), "")
+		}
+		return nil, nil, mustBeOneOf(field.NewPath("kind"), kind,
+			KindRollout, KindAnalysisTemplate, KindClusterAnalysisTemplate, KindAnalysisRun)
+	case AppsGroupVersion:
+		if kind != KindDeployment {
+			return nil, nil, mustBeOneOf(field.NewPath("kind"), kind, KindDeployment)
+		}
+		return &appsv1.Deployment{}, convertDeployment, nil
+	case "":
+		return nil, nil, field.Required(field.NewPath("apiVersion"), "")
+	}
+	return nil, nil, mustBeOneOf(field.NewPath("apiVersion"), apiVersion,
+		ArgoGroupVersion, ShipsafeGroupVersion, AppsGroupVersion)
+}
+
+func documentLine(n *yaml.Node) int {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		return n.Content[0].Line
+	}
+	return n.Line
+}
+
+// pathOf turns a dotted path from the tree builder into a field.Path.
+func pathOf(dotted string) *field.Path {
+	if dotted == "" {
+		return nil
+	}
+	var p *field.Path
+	for _, part := range strings.Split(dotted, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		if p == nil {
+			p = field.NewPath(name)
+		} else {
+			p = p.Child(name)
+		}
+		for rest != "" {
+			idx, after, _ := strings.Cut(rest, "]")
+			if n, err := strconv.Atoi(idx); err == nil {
+				p = p.Index(n)
+			}
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return p
+}
