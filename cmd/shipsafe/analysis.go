@@ -1,19 +1,15 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 )
 
-// newAnalysisCmd is a placeholder until its issue lands.
+// newAnalysisCmd groups analysis tools. Its subcommands live in analysis_*.go files.
 func newAnalysisCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "analysis",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("analysis: not implemented yet")
-		},
+	cmd := &cobra.Command{
+		Use:   "analysis",
+		Short: "Canary analysis tools (the statistical judge)",
 	}
+	cmd.AddCommand(newAnalysisSimulateCmd())
+	return cmd
 }
