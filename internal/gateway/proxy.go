@@ -1,0 +1,200 @@
+package gateway
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// handle is the hot path: match a service, apply limits, choose a revision, forward with
+// retries, record, and (for a share of requests) mirror. The upstream response is read
+// straight into the client's response object, so a proxied request costs no copy.
+func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	path := ctx.Path()
+	if g.isOwnPath(path) {
+		g.adminFast(ctx)
+		return
+	}
+	t := g.table.Load()
+	svc, strip := t.match(ctx.Host(), path)
+	if svc == nil {
+		ctx.Error("shipsafe: no route for this host or path", fasthttp.StatusNotFound)
+		return
+	}
+	req := &ctx.Request
+	if len(req.Body()) > svc.maxBody {
+		ctx.Error("shipsafe: request body too large", fasthttp.StatusRequestEntityTooLarge)
+		g.met.requests.WithLabelValues(svc.name, "", "413").Inc()
+		return
+	}
+	if svc.limiter != nil {
+		if ok, wait := svc.limiter.allow(); !ok {
+			ctx.Response.Header.Set("Retry-After", strconv.Itoa(wait))
+			ctx.Error("shipsafe: rate limit exceeded", fasthttp.StatusTooManyRequests)
+			g.met.requests.WithLabelValues(svc.name, "", "429").Inc()
+			return
+		}
+	}
+
+	// Inference requests: read the id (assigning one if absent) and any routing keys.
+	infer := isInferPath(path) && string(req.Header.Method()) == fasthttp.MethodPost
+	var id, param, target []byte
+	if infer {
+		id, param = oipRequestFields(req.Body(), svc.sticky.param)
+		if svc.sel != nil && svc.sel.keyParam != "" {
+			_, target = oipRequestFields(req.Body(), svc.sel.keyParam)
+		}
+		if len(id) == 0 {
+			// Copied: it is written back into the same header below.
+			id = append([]byte(nil), req.Header.Peek(RequestIDHeader)...)
+		}
+		if len(id) == 0 {
+			id = g.newRequestID()
+		}
+	}
+	in := routeInput{}
+	switch {
+	case svc.sticky.header != "":
+		in.stickyKey = req.Header.Peek(svc.sticky.header)
+	case svc.sticky.cookie != "":
+		in.stickyKey = req.Header.Cookie(svc.sticky.cookie)
+	case svc.sticky.param != "":
+		in.stickyKey = param
+	}
+	if svc.sel != nil {
+		if svc.sel.keyHeader != "" {
+			target = req.Header.Peek(svc.sel.keyHeader)
+		}
+		in.targetingKey = target
+	}
+	nowNanos := start.UnixNano()
+	rev, fallbacks := svc.choose(&req.Header, in, g.cfg.Selector, nowNanos)
+	for _, f := range fallbacks {
+		f.from.rec.recordFallback(start)
+		g.met.fallbacks.WithLabelValues(svc.name, f.from.name, f.to.name).Inc()
+	}
+	if rev == nil {
+		ctx.Error("shipsafe: no revision can serve this request", fasthttp.StatusServiceUnavailable)
+		g.met.requests.WithLabelValues(svc.name, "", "503").Inc()
+		return
+	}
+
+	inFlight := rev.rec.inFlight.Add(1)
+	defer rev.rec.inFlight.Add(-1)
+	if rev.maxInFlight > 0 && inFlight > rev.maxInFlight {
+		ctx.Error("shipsafe: circuit open (too many requests in flight)", fasthttp.StatusServiceUnavailable)
+		rev.rec.recordRequest(start, fasthttp.StatusServiceUnavailable, 0, outcomeCircuitOpen, 0)
+		rev.met.request(fasthttp.StatusServiceUnavailable)
+		g.met.upstreamErrs.WithLabelValues(svc.name, rev.name, "circuit_open").Inc()
+		return
+	}
+	rev.met.inFlight.Inc()
+	defer rev.met.inFlight.Dec()
+
+	if strip > 0 {
+		rest := path[strip:]
+		if len(rest) == 0 {
+			rest = slash
+		}
+		req.URI().SetPathBytes(rest)
+	}
+	req.Header.ResetConnectionClose()
+	if infer {
+		req.Header.SetBytesV(RequestIDHeader, id)
+	}
+
+	how, retries := g.forward(svc, rev, req, &ctx.Response, start)
+	resp := &ctx.Response
+	latency := time.Since(start)
+	status := resp.StatusCode()
+	switch how {
+	case outcomeAnswered:
+		resp.Header.ResetConnectionClose()
+		rev.met.duration.Observe(latency.Seconds())
+	case outcomeTimeout:
+		status = fasthttp.StatusGatewayTimeout
+		ctx.Error("shipsafe: upstream timeout", status)
+		g.met.upstreamErrs.WithLabelValues(svc.name, rev.name, "timeout").Inc()
+	default:
+		status = fasthttp.StatusBadGateway
+		ctx.Error("shipsafe: upstream connection failed", status)
+		g.met.upstreamErrs.WithLabelValues(svc.name, rev.name, "connection").Inc()
+	}
+	rev.rec.recordRequest(start, status, latency, how, retries)
+	rev.met.request(status)
+	if retries > 0 {
+		g.met.retries.WithLabelValues(svc.name, rev.name).Add(float64(retries))
+	}
+
+	var pred prediction
+	if infer {
+		resp.Header.SetBytesV(RequestIDHeader, id)
+		if how == outcomeAnswered && status/100 == 2 {
+			pred = oipPrediction(resp.Body())
+			if pred.ok() {
+				rev.rec.recordPrediction(start, pred)
+				rev.met.prediction(pred)
+				g.preds.put(id, rev.rec, pred)
+			}
+		}
+	}
+	if m := svc.mirror; m != nil && m != rev && rand.Uint64() < svc.mirrorCut {
+		g.startMirror(svc, m, req, id, pred)
+	}
+}
+
+var slash = []byte("/")
+
+// forward sends req to an endpoint of rev, retrying on another endpoint after a
+// connection failure when the service is idempotent (or when the dial itself failed, so
+// the request was never sent). The whole exchange is bounded by the service timeout.
+func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.Request, resp *fasthttp.Response, start time.Time) (outcome, int) {
+	deadline := start.Add(svc.timeout)
+	var failed *endpoint
+	retries := 0
+	for attempt := 0; ; attempt++ {
+		now := time.Now()
+		ep := rev.pool.pick(now.UnixNano(), failed)
+		if ep == nil {
+			return outcomeConnError, retries
+		}
+		ep.outstanding.Add(1)
+		err := ep.client.DoDeadline(req, resp, deadline)
+		ep.outstanding.Add(-1)
+		if err == nil {
+			if resp.StatusCode() >= 500 {
+				rev.pool.report(ep, now.UnixNano(), attempt5xx)
+			} else {
+				rev.pool.report(ep, now.UnixNano(), attemptOK)
+			}
+			return outcomeAnswered, retries
+		}
+		timeout, dialFailed := classifyErr(err)
+		if timeout {
+			return outcomeTimeout, retries
+		}
+		rev.pool.report(ep, time.Now().UnixNano(), attemptConnFailure)
+		if attempt >= svc.maxRetries || !(svc.idempotent || dialFailed) || !time.Now().Before(deadline) {
+			return outcomeConnError, retries
+		}
+		g.log.Debug("retrying on another endpoint", "service", svc.name, "revision", rev.name, "endpoint", ep.addr, "err", err)
+		failed = ep
+		retries++
+		resp.Reset()
+	}
+}
+
+// newRequestID returns a process-unique id: a random prefix and a sequence number.
+func (g *Gateway) newRequestID() []byte {
+	b := make([]byte, 0, len(g.idPrefix)+16)
+	b = append(b, g.idPrefix...)
+	return strconv.AppendUint(b, g.idSeq.Add(1), 36)
+}
+
+func (g *Gateway) isOwnPath(path []byte) bool {
+	p := bytesToString(path)
+	return p == g.cfg.FeedbackPath || p == g.cfg.MetricsPath || p == g.cfg.AdminPath
+}

@@ -1,0 +1,283 @@
+package gateway
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Recorder keeps, per service and revision, a ring of fixed-width time buckets with what
+// that revision did. Memory per revision is bounded by Config.RecordBuckets; older buckets
+// are overwritten. Its methods are safe for concurrent use.
+type Recorder struct {
+	clock   Clock
+	width   int64 // bucket width in nanoseconds
+	buckets int
+
+	mu   sync.RWMutex
+	revs map[revisionKey]*revisionRecorder
+
+	feedbackJoined, feedbackUnknown, feedbackExpired, feedbackDuplicate, feedbackInvalid atomic.Uint64
+}
+
+type revisionKey struct{ service, revision string }
+
+// revisionRecorder is one revision's ring. The hot path holds a pointer to it (resolved
+// when a route table is compiled), so recording needs no map lookup.
+type revisionRecorder struct {
+	key      revisionKey
+	inFlight atomic.Int64
+
+	mu   sync.Mutex
+	ring []bucket
+	rec  *Recorder
+}
+
+type bucket struct {
+	index int64 // absolute bucket number (unix nanos / width); identifies stale slots
+	c     counts
+}
+
+// counts is everything one bucket holds.
+type counts struct {
+	requests, timeouts, connErrors, retries, circuitOpen, fallbacks uint64
+	status                                                          [6]uint64
+	latency                                                         [len(latencyBounds) + 1]uint64
+	predictions                                                     [2]uint64
+	predictionsOther                                                uint64
+	probability                                                     [ProbabilityBins]uint64
+	confusion                                                       ConfusionMatrix
+	mirror                                                          MirrorStats
+}
+
+func newRecorder(clock Clock, width time.Duration, n int) *Recorder {
+	return &Recorder{clock: clock, width: int64(width), buckets: n, revs: map[revisionKey]*revisionRecorder{}}
+}
+
+// revision returns (creating if needed) the ring for service/revision.
+func (r *Recorder) revision(service, revision string) *revisionRecorder {
+	k := revisionKey{service, revision}
+	r.mu.RLock()
+	rr := r.revs[k]
+	r.mu.RUnlock()
+	if rr != nil {
+		return rr
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rr = r.revs[k]; rr == nil {
+		rr = &revisionRecorder{key: k, ring: make([]bucket, r.buckets), rec: r}
+		for i := range rr.ring {
+			rr.ring[i].index = -1
+		}
+		r.revs[k] = rr
+	}
+	return rr
+}
+
+// Revisions lists the service/revision pairs that have recorded anything, sorted.
+func (r *Recorder) Revisions() [][2]string {
+	r.mu.RLock()
+	out := make([][2]string, 0, len(r.revs))
+	for k := range r.revs {
+		out = append(out, [2]string{k.service, k.revision})
+	}
+	r.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i][0] != out[j][0] {
+			return out[i][0] < out[j][0]
+		}
+		return out[i][1] < out[j][1]
+	})
+	return out
+}
+
+// Snapshot sums what service/revision did from since until now (bucket granularity;
+// limited to the kept history). A revision never seen returns a zero snapshot.
+func (r *Recorder) Snapshot(service, revision string, since time.Time) RevisionSnapshot {
+	now := r.clock.Now()
+	snap := RevisionSnapshot{Service: service, Revision: revision, From: since, To: now}
+	snap.Latency.Bounds = LatencyBounds()
+	snap.Latency.Counts = make([]uint64, len(latencyBounds)+1)
+	r.mu.RLock()
+	rr := r.revs[revisionKey{service, revision}]
+	r.mu.RUnlock()
+	if rr == nil {
+		return snap
+	}
+	snap.InFlight = rr.inFlight.Load()
+	lo, hi := since.UnixNano()/r.width, now.UnixNano()/r.width
+	if oldest := hi - int64(r.buckets) + 1; lo < oldest {
+		lo = oldest
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	for i := range rr.ring {
+		b := &rr.ring[i]
+		if b.index < lo || b.index > hi {
+			continue
+		}
+		addCounts(&snap, &b.c)
+	}
+	return snap
+}
+
+// Window is Snapshot over the last d.
+func (r *Recorder) Window(service, revision string, d time.Duration) RevisionSnapshot {
+	return r.Snapshot(service, revision, r.clock.Now().Add(-d))
+}
+
+// Feedback returns the gateway-wide feedback outcome counts since start.
+func (r *Recorder) Feedback() FeedbackStats {
+	return FeedbackStats{
+		Joined:    r.feedbackJoined.Load(),
+		Unknown:   r.feedbackUnknown.Load(),
+		Expired:   r.feedbackExpired.Load(),
+		Duplicate: r.feedbackDuplicate.Load(),
+		Invalid:   r.feedbackInvalid.Load(),
+	}
+}
+
+func addCounts(s *RevisionSnapshot, c *counts) {
+	s.Requests += c.requests
+	s.Timeouts += c.timeouts
+	s.ConnectionErrors += c.connErrors
+	s.Retries += c.retries
+	s.CircuitOpen += c.circuitOpen
+	s.Fallbacks += c.fallbacks
+	for i, v := range c.status {
+		s.StatusClass[i] += v
+	}
+	for i, v := range c.latency {
+		s.Latency.Counts[i] += v
+	}
+	s.Predictions[0] += c.predictions[0]
+	s.Predictions[1] += c.predictions[1]
+	s.PredictionsOther += c.predictionsOther
+	for i, v := range c.probability {
+		s.Probability.Counts[i] += v
+	}
+	s.Confusion.TruePositive += c.confusion.TruePositive
+	s.Confusion.FalsePositive += c.confusion.FalsePositive
+	s.Confusion.TrueNegative += c.confusion.TrueNegative
+	s.Confusion.FalseNegative += c.confusion.FalseNegative
+	m, o := &s.Mirror, &c.mirror
+	m.Sent += o.Sent
+	m.Dropped += o.Dropped
+	m.Failed += o.Failed
+	m.Compared += o.Compared
+	m.Agreed += o.Agreed
+	m.Disagreed += o.Disagreed
+	m.ServedRightMirrorWrong += o.ServedRightMirrorWrong
+	m.ServedWrongMirrorRight += o.ServedWrongMirrorRight
+	m.BothRight += o.BothRight
+	m.BothWrong += o.BothWrong
+}
+
+// at locks the ring and returns the bucket for now, resetting a stale slot. The caller
+// must unlock rr.mu.
+func (rr *revisionRecorder) at(now time.Time) *counts {
+	idx := now.UnixNano() / rr.rec.width
+	rr.mu.Lock()
+	b := &rr.ring[int(idx%int64(len(rr.ring)))]
+	if b.index != idx {
+		b.index = idx
+		b.c = counts{}
+	}
+	return &b.c
+}
+
+// outcome is how one proxied request ended.
+type outcome uint8
+
+const (
+	outcomeAnswered outcome = iota
+	outcomeTimeout
+	outcomeConnError
+	outcomeCircuitOpen
+)
+
+// recordRequest records one request's end. status is the HTTP status sent to the client.
+func (rr *revisionRecorder) recordRequest(now time.Time, status int, latency time.Duration, how outcome, retries int) {
+	c := rr.at(now)
+	c.requests++
+	c.retries += uint64(retries)
+	switch how {
+	case outcomeAnswered:
+		cls := status / 100
+		if cls < 1 || cls > 5 {
+			cls = 0
+		}
+		c.status[cls]++
+		c.latency[latencyIndex(latency.Seconds())]++
+	case outcomeTimeout:
+		c.status[0]++
+		c.timeouts++
+	case outcomeConnError:
+		c.status[0]++
+		c.connErrors++
+	case outcomeCircuitOpen:
+		c.status[0]++
+		c.circuitOpen++
+	}
+	rr.mu.Unlock()
+}
+
+// recordPrediction counts one readable OIP answer.
+func (rr *revisionRecorder) recordPrediction(now time.Time, p prediction) {
+	c := rr.at(now)
+	switch {
+	case p.hasLabel && (p.label == 0 || p.label == 1):
+		c.predictions[p.label]++
+	default:
+		c.predictionsOther++
+	}
+	if p.hasProb {
+		c.probability[probabilityBin(p.prob)]++
+	}
+	rr.mu.Unlock()
+}
+
+// recordLabel joins one ground-truth label with this revision's prediction.
+func (rr *revisionRecorder) recordLabel(now time.Time, predicted, actual int64) {
+	c := rr.at(now)
+	switch {
+	case actual == 1 && predicted == 1:
+		c.confusion.TruePositive++
+	case actual == 0 && predicted == 1:
+		c.confusion.FalsePositive++
+	case actual == 0 && predicted == 0:
+		c.confusion.TrueNegative++
+	case actual == 1 && predicted == 0:
+		c.confusion.FalseNegative++
+	}
+	rr.mu.Unlock()
+}
+
+// recordMirror updates this (mirror target) revision's comparison counts with f.
+func (rr *revisionRecorder) recordMirror(now time.Time, f func(m *MirrorStats)) {
+	c := rr.at(now)
+	f(&c.mirror)
+	rr.mu.Unlock()
+}
+
+func (rr *revisionRecorder) recordFallback(now time.Time) {
+	c := rr.at(now)
+	c.fallbacks++
+	rr.mu.Unlock()
+}
+
+func latencyIndex(sec float64) int {
+	// Binary search over a small fixed array; cheaper than sort.SearchFloat64s' closure.
+	lo, hi := 0, len(latencyBounds)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if sec <= latencyBounds[m] {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
+}
