@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -133,8 +134,7 @@ func (r *reconciler) pauseConditionMet(idx int, pa *PauseAnalysis) bool {
 	r.st.pauseSince(PauseAnalysisCond, r.now)
 	r.after(conditionPoll)
 	if !ok {
-		r.st.Blocked = fmt.Sprintf("spec.strategy.canary.steps[%d].pause.analysis: waiting for an analysis run to evaluate %q", idx, pa.SuccessCondition)
-		return false
+		return false // no run started yet (the background run may start at a later step)
 	}
 	if failed(run.Phase) {
 		r.abort("AnalysisRunFailed", fmt.Sprintf("analysis %s %s while paused at step %d: %s", run.Name, run.Phase, idx+1, run.Message))
@@ -142,8 +142,10 @@ func (r *reconciler) pauseConditionMet(idx int, pa *PauseAnalysis) bool {
 	}
 	met, err := EvalCondition(pa.SuccessCondition, pa.MetricName, run.Latest)
 	if err != nil {
-		r.st.Blocked = fmt.Sprintf("spec.strategy.canary.steps[%d].pause.analysis.successCondition: %v", idx, err)
-		return false
+		if ce := (*ConditionError)(nil); errors.As(err, &ce) {
+			r.st.Blocked = fmt.Sprintf("spec.strategy.canary.steps[%d].pause.analysis.successCondition: %v", idx, err)
+		}
+		return false // no measurement yet, or one the condition cannot use: keep holding
 	}
 	if met {
 		r.st.clearPause(PauseAnalysisCond)
@@ -194,9 +196,9 @@ func EvalCondition(cond, metric string, latest map[string]any) (bool, error) {
 	if len(values) == 0 {
 		return false, fmt.Errorf("no measurement yet")
 	}
-	prog, err := expr.Compile(cond, expr.Env(conditionEnv(nil)), expr.AsBool())
+	prog, err := expr.Compile(cond, expr.Env(conditionVars{}), expr.AsBool())
 	if err != nil {
-		return false, fmt.Errorf("compile %q: %w", cond, err)
+		return false, &ConditionError{Condition: cond, Err: err}
 	}
 	for _, v := range values {
 		ok, err := runCondition(prog, v)
@@ -206,6 +208,16 @@ func EvalCondition(cond, metric string, latest map[string]any) (bool, error) {
 	}
 	return true, nil
 }
+
+// ConditionError is a condition that does not compile (as opposed to one that cannot be
+// evaluated yet for lack of a measurement).
+type ConditionError struct {
+	Condition string
+	Err       error
+}
+
+func (e *ConditionError) Error() string { return fmt.Sprintf("compile %q: %v", e.Condition, e.Err) }
+func (e *ConditionError) Unwrap() error { return e.Err }
 
 func runCondition(prog *vm.Program, result any) (ok bool, err error) {
 	defer func() { // asInt / asFloat of a non-number panics inside expr: an error, not a pass
@@ -221,28 +233,34 @@ func runCondition(prog *vm.Program, result any) (ok bool, err error) {
 	return b, nil
 }
 
-// conditionEnv binds result and Argo's helper functions.
-func conditionEnv(result any) map[string]any {
-	return map[string]any{
-		"result": result,
-		"asInt": func(v any) int64 {
-			f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
-			if err != nil {
-				panic(fmt.Sprintf("asInt(%v): not a number", v))
-			}
-			return int64(f)
-		},
-		"asFloat": func(v any) float64 {
-			f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
-			if err != nil {
-				panic(fmt.Sprintf("asFloat(%v): not a number", v))
-			}
-			return f
-		},
-		"isNaN": math.IsNaN,
-		"isInf": func(f float64) bool { return math.IsInf(f, 0) },
-		"isNil": func(v any) bool { return v == nil },
-		"default": func(v, d any) any {
+// conditionVars binds result and Argo's helper functions (a struct, so result is typed any
+// and compiles against any measurement value).
+type conditionVars struct {
+	Result  any                `expr:"result"`
+	AsInt   func(any) int64    `expr:"asInt"`
+	AsFloat func(any) float64  `expr:"asFloat"`
+	IsNaN   func(float64) bool `expr:"isNaN"`
+	IsInf   func(float64) bool `expr:"isInf"`
+	IsNil   func(any) bool     `expr:"isNil"`
+	Default func(any, any) any `expr:"default"`
+}
+
+func conditionEnv(result any) conditionVars {
+	number := func(v any) float64 {
+		f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
+		if err != nil {
+			panic(fmt.Sprintf("%v is not a number", v))
+		}
+		return f
+	}
+	return conditionVars{
+		Result:  result,
+		AsInt:   func(v any) int64 { return int64(number(v)) },
+		AsFloat: number,
+		IsNaN:   math.IsNaN,
+		IsInf:   func(f float64) bool { return math.IsInf(f, 0) },
+		IsNil:   func(v any) bool { return v == nil },
+		Default: func(v, d any) any {
 			if v == nil {
 				return d
 			}

@@ -73,8 +73,8 @@ func Reconcile(spec Spec, status Status, obs Observation, now time.Time) Result 
 		return r.holdInvalid(err)
 	}
 	r.st.Blocked = ""
-	r.applyCommands()
 	r.syncRevision()
+	r.applyCommands()
 	r.applyRollback()
 	switch {
 	case spec.Canary != nil:

@@ -30,12 +30,14 @@ func (r *reconciler) applyScaleDowns() {
 			continue
 		}
 		kept = append(kept, s)
+		if r.now.Before(s.At) {
+			r.after(s.At.Sub(r.now))
+		}
 		if _, placed := r.replicas[s.Hash]; placed {
 			continue
 		}
 		if r.now.Before(s.At) {
 			r.want(s.Hash, rv.Replicas, RoleOld)
-			r.after(s.At.Sub(r.now))
 		} else {
 			r.want(s.Hash, 0, RoleOld)
 		}
