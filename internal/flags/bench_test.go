@@ -48,3 +48,23 @@ func BenchmarkEvaluateFractionalWithTargeting(b *testing.B) {
 		b.Fatal("no evaluation reported SPLIT")
 	}
 }
+
+// BenchmarkSelectVariant is the gateway's path: a flag evaluated for a targeting key only.
+func BenchmarkSelectVariant(b *testing.B) {
+	store := NewStore(StoreOptions{})
+	if _, err := store.Load(b.Context(), []byte(benchDoc), "test", "", "load"); err != nil {
+		b.Fatal(err)
+	}
+	sel := Selector{Store: store}
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = "patient-" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ok := sel.SelectVariant("model-selection", keys[i&1023]); !ok {
+			b.Fatal("no variant")
+		}
+	}
+}

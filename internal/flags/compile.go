@@ -18,6 +18,7 @@ type evalState struct {
 	now     func() int64
 	errCode ErrorCode
 	errMsg  string
+	own     Context // the context of a targeting-key-only evaluation (no allocation)
 }
 
 // fail records a hard evaluation error (the flag resolves to ERROR, not to its default).
@@ -159,6 +160,9 @@ func (c *ruleCompiler) compileObject(t map[string]any, path string) (expr, error
 		e, err := build(args, opPath)
 		if err != nil {
 			return expr{}, err
+		}
+		if op == "missing" || op == "missing_some" {
+			return e, nil // they read the context: never fold
 		}
 		return foldIfConst(e, args), nil
 	}

@@ -66,7 +66,7 @@ func (s *FlagSet) Evaluate(key string, c *Context) Result {
 		return Result{Key: key, Reason: ReasonError, ErrorCode: ErrFlagNotFound,
 			ErrorDetails: "flag " + strconv.Quote(key) + " not found"}
 	}
-	return s.evaluateFlag(f, c)
+	return s.evaluateFlag(f, c, "")
 }
 
 // EvaluateType is Evaluate for a caller that expects a type (the typed OpenFeature API):
@@ -80,7 +80,9 @@ func (s *FlagSet) EvaluateType(key string, want FlagType, c *Context) Result {
 	return s.Evaluate(key, c)
 }
 
-func (s *FlagSet) evaluateFlag(f *flag, c *Context) (r Result) {
+// evaluateFlag evaluates f for c or, when c is nil, for a context holding only
+// targetingKey (built inside the pooled state so that it does not allocate).
+func (s *FlagSet) evaluateFlag(f *flag, c *Context, targetingKey string) (r Result) {
 	r.Key, r.Metadata = f.key, f.metadata
 	if f.disabled {
 		r.Reason = ReasonDisabled
@@ -94,6 +96,10 @@ func (s *FlagSet) evaluateFlag(f *flag, c *Context) (r Result) {
 		st = &evalState{}
 	}
 	st.ctx, st.now = c, s.now
+	if c == nil {
+		st.own.TargetingKey = targetingKey
+		st.ctx = &st.own
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			r = Result{Key: f.key, Metadata: f.metadata, Reason: ReasonError, ErrorCode: ErrGeneral,

@@ -133,7 +133,8 @@ func syntaxError(data []byte, err error) error {
 		return &ParseError{Path: "$", Msg: "invalid JSON: " + err.Error()}
 	}
 	line, col := 1, 1
-	for _, b := range data[:min(int(off), len(data))] {
+	// Offset counts the bytes read including the offending one.
+	for _, b := range data[:max(0, min(int(off)-1, len(data)))] {
 		if b == '\n' {
 			line, col = line+1, 1
 		} else {
