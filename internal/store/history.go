@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// HistoryEntry is one deployment of a revision by a rollout: when it started and ended,
+// how it ended, and how much traffic it served meanwhile.
+type HistoryEntry struct {
+	ID          int64     `json:"id"`
+	Rollout     string    `json:"rollout"`
+	Revision    string    `json:"revision"`
+	ModelDigest string    `json:"modelDigest,omitempty"`
+	Strategy    string    `json:"strategy,omitempty"` // canary, blueGreen, rolling
+	StartedAt   time.Time `json:"startedAt"`
+	EndedAt     time.Time `json:"endedAt,omitzero"`
+	// Outcome is empty while in progress, then e.g. Promoted, RolledBack, Aborted, Superseded.
+	Outcome        string `json:"outcome,omitempty"`
+	RequestsServed int64  `json:"requestsServed"`
+	Errors         int64  `json:"errors"`
+	// Detail is optional structured detail (e.g. which measurement caused a rollback).
+	Detail json.RawMessage `json:"detail,omitempty"`
+}
+
+// RecordHistory inserts h when h.ID is 0 (StartedAt defaults to now) and otherwise
+// replaces the entry with that ID (ErrNotFound if none). It returns the stored entry.
+func (s *Store) RecordHistory(ctx context.Context, h HistoryEntry) (HistoryEntry, error) {
+	if h.Rollout == "" || h.Revision == "" {
+		return HistoryEntry{}, fmt.Errorf("record history: rollout and revision: must not be empty")
+	}
+	if h.StartedAt.IsZero() {
+		h.StartedAt = s.now()
+	}
+	h.StartedAt = h.StartedAt.UTC()
+	if !h.EndedAt.IsZero() {
+		h.EndedAt = h.EndedAt.UTC()
+	}
+	detail, err := toJSON(h.Detail)
+	if err != nil {
+		return HistoryEntry{}, fmt.Errorf("record history of rollout %q: detail: %w", h.Rollout, err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if h.ID == 0 {
+			res, err := tx.ExecContext(ctx, `INSERT INTO history (rollout, revision, model_digest, strategy, started_at, ended_at,
+outcome, requests_served, errors, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				h.Rollout, h.Revision, h.ModelDigest, h.Strategy, toNanos(h.StartedAt), toNanos(h.EndedAt),
+				h.Outcome, h.RequestsServed, h.Errors, detail)
+			if err != nil {
+				return fmt.Errorf("record history of rollout %q: %w", h.Rollout, err)
+			}
+			h.ID, err = res.LastInsertId()
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE history SET rollout = ?, revision = ?, model_digest = ?, strategy = ?,
+started_at = ?, ended_at = ?, outcome = ?, requests_served = ?, errors = ?, detail = ? WHERE id = ?`,
+			h.Rollout, h.Revision, h.ModelDigest, h.Strategy, toNanos(h.StartedAt), toNanos(h.EndedAt),
+			h.Outcome, h.RequestsServed, h.Errors, detail, h.ID)
+		if err != nil {
+			return fmt.Errorf("update history %d: %w", h.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("update history %d: %w", h.ID, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return HistoryEntry{}, err
+	}
+	if h.Detail != nil {
+		h.Detail = json.RawMessage(detail.(string))
+	}
+	return h, nil
+}
+
+// ListHistory returns the deployments of rollout (all when empty), newest first, at
+// most limit (all when 0).
+func (s *Store) ListHistory(ctx context.Context, rollout string, limit int) ([]HistoryEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, rollout, revision, model_digest, strategy, started_at, ended_at,
+outcome, requests_served, errors, detail FROM history WHERE (? = '' OR rollout = ?)
+ORDER BY started_at DESC, id DESC LIMIT ?`, rollout, rollout, limitOrAll(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list history: %w", err)
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var h HistoryEntry
+		var started, ended sql.NullInt64
+		var detail sql.NullString
+		if err := rows.Scan(&h.ID, &h.Rollout, &h.Revision, &h.ModelDigest, &h.Strategy, &started, &ended,
+			&h.Outcome, &h.RequestsServed, &h.Errors, &detail); err != nil {
+			return nil, fmt.Errorf("list history: %w", err)
+		}
+		h.StartedAt, h.EndedAt, h.Detail = fromNanos(started), fromNanos(ended), fromJSON(detail)
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list history: %w", err)
+	}
+	return out, nil
+}
