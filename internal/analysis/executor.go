@@ -151,6 +151,7 @@ func terminateReason(run *v1alpha1.AnalysisRun, plans []*metricPlan, results []*
 
 // measureDue takes the due measurements concurrently, then records them in spec order.
 func (e *Executor) measureDue(ctx context.Context, run *v1alpha1.AnalysisRun, plans []*metricPlan, args map[string]string, results []*v1alpha1.MetricResult, now time.Time) {
+	ctx = WithRunInfo(ctx, RunInfo{Name: run.Name, Namespace: run.Namespace, Labels: run.Labels, StartedAt: run.Status.StartedAt.Time})
 	measured := make([]*v1alpha1.Measurement, len(plans))
 	var wg sync.WaitGroup
 	for i, p := range plans {
