@@ -129,7 +129,7 @@ func (r *reconciler) blueGreenSwitched(b *BlueGreenStrategy) {
 	r.want(cur, R, RoleActive)
 	r.want(stable, R, RoleStable)
 	r.st.BlueGreen.PreviewSelector = cur
-	r.weights[cur] = 100
+	r.weights = map[string]int32{cur: 100}
 	if cut, ok := r.stagedCut(); ok {
 		r.weights[cur], r.weights[stable] = cut, 100-cut
 	}
