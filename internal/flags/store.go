@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,14 +197,4 @@ func (s *Store) publish(ev ChangeEvent) {
 		default:
 		}
 	}
-}
-
-// sortedKeys is a small helper for deterministic output.
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

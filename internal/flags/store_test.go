@@ -1,0 +1,174 @@
+package flags
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type auditEntry struct{ actor, action, target, detail string }
+
+type fakeAudit struct {
+	mu      sync.Mutex
+	entries []auditEntry
+}
+
+func (a *fakeAudit) Record(_ context.Context, actor, action, target, detail string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.entries = append(a.entries, auditEntry{actor, action, target, detail})
+	return nil
+}
+
+func (a *fakeAudit) all() []auditEntry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]auditEntry(nil), a.entries...)
+}
+
+const docV1 = `{"flags": {
+  "banner": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off"},
+  "color": {"state": "ENABLED", "variants": {"red": "red", "blue": "blue"}, "defaultVariant": "red"}
+}}`
+
+// docBad has a semantic error deep inside a rule.
+const docBad = `{"flags": {
+  "banner": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+    "targeting": {"if": [{"sem_ver": [{"var": "v"}, "=>", "1.0.0"]}, "on", null]}}
+}}`
+
+// nextEvent waits for the next event that satisfies ok (a deadline, not a sleep).
+func nextEvent(t *testing.T, ch <-chan ChangeEvent, ok func(ChangeEvent) bool) ChangeEvent {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if ok(ev) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatal("timed out waiting for a change event")
+		}
+	}
+}
+
+func TestStoreKeepsLastGoodSetAndAudits(t *testing.T) {
+	ctx := t.Context()
+	audit := &fakeAudit{}
+	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := NewStore(StoreOptions{Audit: audit, Now: func() time.Time { return fixed }})
+	events := s.Subscribe(ctx)
+
+	v1, err := s.Load(ctx, []byte(docV1), "file", "", "file.load")
+	if err != nil || v1.Version() != 1 {
+		t.Fatalf("load: %v %v", v1, err)
+	}
+	ev := <-events
+	if ev.Version != 1 || strings.Join(ev.Changed, ",") != "banner,color" || !ev.Time.Equal(fixed) {
+		t.Errorf("first event: %+v", ev)
+	}
+	if same, _ := s.Load(ctx, []byte(docV1), "file", "", "file.reload"); same != v1 {
+		t.Errorf("reloading identical bytes made a new version")
+	}
+
+	_, err = s.Load(ctx, []byte(docBad), "file", "", "file.reload")
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Path != "flags.banner.targeting.if[0].sem_ver[1]" {
+		t.Fatalf("bad load error: %v", err)
+	}
+	if s.Current() != v1 || s.LastError() == nil {
+		t.Errorf("bad load replaced the serving set or forgot the error")
+	}
+	if ev := <-events; ev.Error == "" || !strings.Contains(ev.Error, "sem_ver[1]") {
+		t.Errorf("bad load event: %+v", ev)
+	}
+
+	v2, err := s.PutFlag(ctx, "alice", "color", json.RawMessage(`{"state": "ENABLED", "variants": {"red": "red", "blue": "blue"}, "defaultVariant": "blue"}`))
+	if err != nil || v2.Version() != 2 || s.LastError() != nil {
+		t.Fatalf("put: %v %v", v2, err)
+	}
+	if r := s.Current().Evaluate("color", nil); r.Variant != "blue" {
+		t.Errorf("after put: %+v", r)
+	}
+	if ev := <-events; ev.Actor != "alice" || strings.Join(ev.Changed, ",") != "color" || ev.Action != "flag.put color" {
+		t.Errorf("put event: %+v", ev)
+	}
+	if _, err := s.PutFlag(ctx, "alice", "broken", json.RawMessage(`{"state": "MAYBE"}`)); err == nil || !strings.Contains(err.Error(), "flags.broken.state") {
+		t.Errorf("bad put: %v", err)
+	}
+	if _, err := s.DeleteFlag(ctx, "bob", "banner"); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Current().Evaluate("banner", nil); r.ErrorCode != ErrFlagNotFound {
+		t.Errorf("after delete: %+v", r)
+	}
+	if _, err := s.DeleteFlag(ctx, "bob", "banner"); err == nil {
+		t.Errorf("deleting a missing flag succeeded")
+	}
+	got := audit.all()
+	if len(got) != 2 || got[0].actor != "alice" || got[0].action != "flag.put color" || got[1].actor != "bob" || got[1].action != "flag.delete banner" {
+		t.Errorf("audit entries: %+v", got)
+	}
+}
+
+func writeAtomically(t *testing.T, path, content string) {
+	t.Helper()
+	if err := FilePersister(path)(t.Context(), []byte(content)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatchFileHotReloadAndBadFile(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flags.json")
+	if err := os.WriteFile(path, []byte(docV1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := NewStore(StoreOptions{})
+	if _, err := LoadFile(ctx, s, path); err != nil {
+		t.Fatal(err)
+	}
+	events := s.Subscribe(ctx)
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- WatchFile(ctx, s, path, ready) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-ready
+
+	// A bad file (replaced atomically, as editors do): rejected, last good set serves.
+	writeAtomically(t, path, docBad)
+	ev := nextEvent(t, events, func(ev ChangeEvent) bool { return ev.Error != "" })
+	if !strings.Contains(ev.Error, "flags.banner.targeting.if[0].sem_ver[1]") {
+		t.Errorf("reload error does not name the JSON path: %s", ev.Error)
+	}
+	if s.Current().Version() != 1 {
+		t.Errorf("bad file replaced the serving set")
+	}
+	if r := s.Current().Evaluate("color", nil); r.Variant != "red" {
+		t.Errorf("last good set not serving: %+v", r)
+	}
+
+	// A good file written in place: served as version 2.
+	good := strings.Replace(docV1, `"defaultVariant": "red"`, `"defaultVariant": "blue"`, 1)
+	if err := os.WriteFile(path, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev = nextEvent(t, events, func(ev ChangeEvent) bool { return ev.Error == "" })
+	if ev.Version != 2 || strings.Join(ev.Changed, ",") != "color" || ev.Source != "file" {
+		t.Errorf("reload event: %+v", ev)
+	}
+	if r := s.Current().Evaluate("color", nil); r.Variant != "blue" {
+		t.Errorf("after reload: %+v", r)
+	}
+	if s.LastError() != nil {
+		t.Errorf("LastError after a good reload: %v", s.LastError())
+	}
+}
