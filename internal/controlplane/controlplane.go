@@ -1,0 +1,238 @@
+// Package controlplane is shipsafe's reconcile loop: for every rollout it observes the
+// platform and the analysis runs, asks the pure engine (internal/rollout) what to do, then
+// sets traffic on the data plane, replicas on the platform, starts and stops analysis runs,
+// and persists status, events and history — one worker per rollout, idempotent, resumable
+// from the stored status after a crash.
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shipsafe/shipsafe/internal/analysis"
+	"github.com/shipsafe/shipsafe/internal/gateway"
+	"github.com/shipsafe/shipsafe/internal/platform"
+	"github.com/shipsafe/shipsafe/internal/store"
+)
+
+// Router sets traffic on the data plane (the gateway process, through its admin API).
+type Router interface {
+	SetRoutes(ctx context.Context, t gateway.RouteTable) error
+	Routes(ctx context.Context) (gateway.RouteTable, error)
+}
+
+// Options configure a ControlPlane.
+type Options struct {
+	Store    *store.Store
+	Platform platform.Platform
+	Router   Router
+	Analysis *analysis.Executor
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// Tick is the longest a worker waits between reconciles (default 500ms).
+	Tick time.Duration
+	Log  *slog.Logger
+}
+
+// ControlPlane runs the reconcile loop.
+type ControlPlane struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	// services holds each rollout's gateway services; the route table is their union.
+	services map[string]map[string]gateway.Service
+	// routesMu serialises route pushes so the data plane sees tables in order.
+	routesMu sync.Mutex
+}
+
+type worker struct {
+	wake   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New checks opts and returns a ControlPlane.
+func New(opts Options) (*ControlPlane, error) {
+	if opts.Store == nil || opts.Platform == nil || opts.Router == nil || opts.Analysis == nil {
+		return nil, errors.New("controlplane: Store, Platform, Router and Analysis are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = 500 * time.Millisecond
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &ControlPlane{opts: opts, log: opts.Log, workers: map[string]*worker{}, services: map[string]map[string]gateway.Service{}}, nil
+}
+
+// Run starts a worker for every stored rollout (resuming each from its stored status) and
+// keeps the set of workers in step with the store until ctx is cancelled.
+func (cp *ControlPlane) Run(ctx context.Context) error {
+	// Adopt the route table the data plane is serving, so a restart changes nothing until
+	// each worker has reconciled.
+	if t, err := cp.opts.Router.Routes(ctx); err == nil {
+		cp.mu.Lock()
+		for name, svc := range t.Services {
+			owner := svcOwner(name)
+			if cp.services[owner] == nil {
+				cp.services[owner] = map[string]gateway.Service{}
+			}
+			cp.services[owner][name] = svc
+		}
+		cp.mu.Unlock()
+	}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		if err := cp.syncWorkers(ctx); err != nil {
+			cp.log.Error("list rollouts", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			cp.stopAll()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// svcOwner recovers the rollout that owns a gateway service name (see serviceNames).
+func svcOwner(svc string) string {
+	owner, _, _ := strings.Cut(svc, "--")
+	return owner
+}
+
+func (cp *ControlPlane) syncWorkers(ctx context.Context) error {
+	rows, err := cp.opts.Store.ListRollouts(ctx)
+	if err != nil {
+		return err
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	for _, r := range rows {
+		if isTemplateKey(r.Name) {
+			continue
+		}
+		if _, ok := cp.workers[r.Name]; !ok {
+			cp.startWorkerLocked(ctx, r.Name)
+		}
+	}
+	return nil
+}
+
+// Wake makes the rollout's worker reconcile now (after an apply or a command), starting it
+// if needed.
+func (cp *ControlPlane) Wake(ctx context.Context, name string) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	w, ok := cp.workers[name]
+	if !ok {
+		cp.startWorkerLocked(ctx, name)
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (cp *ControlPlane) startWorkerLocked(ctx context.Context, name string) {
+	wctx, cancel := context.WithCancel(ctx)
+	w := &worker{wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	cp.workers[name] = w
+	go func() {
+		defer close(w.done)
+		cp.runWorker(wctx, name, w)
+		cp.mu.Lock()
+		if cp.workers[name] == w {
+			delete(cp.workers, name)
+		}
+		cp.mu.Unlock()
+	}()
+}
+
+func (cp *ControlPlane) stopAll() {
+	cp.mu.Lock()
+	ws := make([]*worker, 0, len(cp.workers))
+	for _, w := range cp.workers {
+		w.cancel()
+		ws = append(ws, w)
+	}
+	cp.mu.Unlock()
+	for _, w := range ws {
+		<-w.done
+	}
+}
+
+// runWorker reconciles one rollout until ctx ends or the rollout is deleted.
+func (cp *ControlPlane) runWorker(ctx context.Context, name string, w *worker) {
+	log := cp.log.With("rollout", name)
+	failures := 0
+	for {
+		next, gone, err := cp.reconcile(ctx, name)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case gone:
+			log.Info("rollout deleted; worker stops")
+			return
+		case err != nil:
+			failures++
+			log.Warn("reconcile failed; will retry", "err", err, "failures", failures)
+			next = min(time.Duration(failures)*cp.opts.Tick, 10*time.Second)
+		default:
+			failures = 0
+		}
+		if next <= 0 || next > cp.opts.Tick {
+			next = cp.opts.Tick
+		}
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-w.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// setServices replaces one rollout's gateway services and pushes the whole table.
+func (cp *ControlPlane) setServices(ctx context.Context, rollout string, svcs map[string]gateway.Service) error {
+	cp.routesMu.Lock()
+	defer cp.routesMu.Unlock()
+	cp.mu.Lock()
+	if svcs == nil {
+		delete(cp.services, rollout)
+	} else {
+		cp.services[rollout] = svcs
+	}
+	table := gateway.RouteTable{Services: map[string]gateway.Service{}}
+	for _, m := range cp.services {
+		for n, s := range m {
+			table.Services[n] = s
+		}
+	}
+	cp.mu.Unlock()
+	if err := cp.opts.Router.SetRoutes(ctx, table); err != nil {
+		return fmt.Errorf("set routes: %w", err)
+	}
+	return nil
+}
+
+// Snapshotter reads per-revision traffic records from the data plane (history counts and
+// the builtin analysis provider use it).
+type Snapshotter interface {
+	Snapshot(ctx context.Context, service, revision string, since time.Time) (gateway.RevisionSnapshot, error)
+}

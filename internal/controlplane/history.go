@@ -1,0 +1,117 @@
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shipsafe/shipsafe/internal/rollout"
+	"github.com/shipsafe/shipsafe/internal/store"
+)
+
+// trackHistory keeps the deployment history in step with the engine: an entry opens when a
+// new revision starts rolling out and closes when it is promoted, rolled back or replaced,
+// with the requests it served (from the data plane) and, for rollbacks, the measurement that
+// caused it.
+func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st rollout.Status, now time.Time) []rollout.Event {
+	var events []rollout.Event
+	rec := &l.rec
+	inFlight := st.CurrentPodHash != "" && st.CurrentPodHash != st.StableRS
+	// Close the open entry when its revision is done one way or another.
+	if rec.HistoryID != 0 {
+		outcome := ""
+		switch {
+		case st.StableRS == rec.HistoryRevision:
+			outcome = "Promoted"
+		case st.CurrentPodHash != rec.HistoryRevision:
+			outcome = "Superseded"
+		case st.Abort && !prev.Abort:
+			outcome = "RolledBack"
+		}
+		if outcome != "" {
+			h := store.HistoryEntry{ID: rec.HistoryID, Rollout: l.row.Name, Revision: rec.HistoryRevision, Strategy: strategyOf(l), EndedAt: now, Outcome: outcome}
+			if old, err := cp.findHistory(ctx, l.row.Name, rec.HistoryID); err == nil {
+				h.StartedAt, h.ModelDigest = old.StartedAt, old.ModelDigest
+			}
+			served := cp.served(ctx, l.row.Name, rec.HistoryRevision, h.StartedAt)
+			h.RequestsServed, h.Errors = served.requests, served.errors
+			if outcome == "RolledBack" {
+				cause := cp.rollbackCause(ctx, l, st)
+				rec.RollbackCause = cause
+				h.Detail = mustJSON(map[string]string{"cause": cause, "message": st.AbortMessage})
+				events = append(events, rollout.Event{Type: rollout.EventWarning, Reason: "RolledBack",
+					Message: fmt.Sprintf("revision %s (%s) rolled back after serving %d requests: %s", rec.HistoryRevision, modelOf(rec.Templates[rec.HistoryRevision]), served.requests, cause)})
+				if _, err := cp.opts.Store.Audit(ctx, store.AuditEntry{Actor: "controller", Action: "rollback", Target: "rollout/" + l.row.Name, Revision: rec.HistoryRevision, ModelDigest: modelOf(rec.Templates[rec.HistoryRevision]), Detail: h.Detail}); err != nil {
+					cp.log.Warn("audit rollback", "err", err)
+				}
+			}
+			if _, err := cp.opts.Store.RecordHistory(ctx, h); err != nil {
+				cp.log.Warn("record history", "err", err)
+			}
+			rec.HistoryID, rec.HistoryRevision = 0, ""
+		}
+	}
+	if inFlight && rec.HistoryID == 0 && !st.Abort && st.CurrentPodHash != prev.CurrentPodHash {
+		h, err := cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: modelOf(rec.Templates[st.CurrentPodHash]), Strategy: strategyOf(l), StartedAt: now})
+		if err == nil {
+			rec.HistoryID, rec.HistoryRevision = h.ID, st.CurrentPodHash
+		}
+	}
+	return events
+}
+
+func (cp *ControlPlane) findHistory(ctx context.Context, rolloutName string, id int64) (store.HistoryEntry, error) {
+	hs, err := cp.opts.Store.ListHistory(ctx, rolloutName, 50)
+	if err != nil {
+		return store.HistoryEntry{}, err
+	}
+	for _, h := range hs {
+		if h.ID == id {
+			return h, nil
+		}
+	}
+	return store.HistoryEntry{}, store.ErrNotFound
+}
+
+type servedCounts struct{ requests, errors int64 }
+
+// served asks the data plane how many requests a revision answered since a time.
+func (cp *ControlPlane) served(ctx context.Context, svc, revision string, since time.Time) servedCounts {
+	snap, ok := cp.opts.Router.(Snapshotter)
+	if !ok {
+		return servedCounts{}
+	}
+	s, err := snap.Snapshot(ctx, svc, revision, since)
+	if err != nil {
+		return servedCounts{}
+	}
+	return servedCounts{requests: int64(s.Requests), errors: int64(s.StatusClass[5] + s.StatusClass[0])}
+}
+
+// rollbackCause names the failed measurement of the revision's failed analysis run.
+func (cp *ControlPlane) rollbackCause(ctx context.Context, l *loaded, st rollout.Status) string {
+	for i := len(l.rec.Runs) - 1; i >= 0; i-- {
+		ref := l.rec.Runs[i]
+		stored, err := cp.opts.Store.GetAnalysisRun(ctx, ref.Name)
+		if err != nil || (stored.Phase != "Failed" && stored.Phase != "Error" && stored.Phase != "Inconclusive") {
+			continue
+		}
+		if run, err := decodeRun(stored); err == nil {
+			return fmt.Sprintf("analysis run %s %s: %s", ref.Name, stored.Phase, failedMeasurement(run))
+		}
+	}
+	if st.AbortMessage != "" {
+		return st.AbortMessage
+	}
+	return "aborted"
+}
+
+func strategyOf(l *loaded) string {
+	switch s := l.rollout.Spec.Strategy; {
+	case s.Canary != nil:
+		return "canary"
+	case s.BlueGreen != nil:
+		return "blueGreen"
+	}
+	return "rolling"
+}

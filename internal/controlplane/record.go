@@ -1,0 +1,86 @@
+package controlplane
+
+import (
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	"github.com/shipsafe/shipsafe/internal/rollout"
+	"github.com/shipsafe/shipsafe/internal/store"
+)
+
+// record is what the control plane keeps in a rollout's stored status. Everything the loop
+// needs to resume after a crash is here: the engine's status (all progress), the template of
+// every revision it may still run, the commands not yet applied, and the analysis runs it
+// drives.
+type record struct {
+	// Status is the Argo-compatible status, for tooling that reads it.
+	Status v1alpha1.RolloutStatus `json:"status"`
+	// Engine is the engine's own status: the source of truth for progress.
+	Engine rollout.Status `json:"engine"`
+	// Templates holds the pod template of each revision by hash.
+	Templates map[string]corev1.PodTemplateSpec `json:"templates,omitempty"`
+	// Commands are user commands waiting to be applied by the engine.
+	Commands []rollout.Command `json:"commands,omitempty"`
+	// Runs are the analysis runs the engine asked for and that are not yet stopped.
+	Runs []runRef `json:"runs,omitempty"`
+	// Traffic is the routing last applied to the data plane.
+	Traffic rollout.Traffic `json:"traffic"`
+	// Revisions is the last observation of replicas per revision, for `get` and `status`.
+	Revisions []revisionView `json:"revisions,omitempty"`
+	// HistoryID is the deployment-history entry of the revision in flight (0 when none).
+	HistoryID int64 `json:"historyID,omitempty"`
+	// HistoryRevision is the revision HistoryID describes.
+	HistoryRevision string `json:"historyRevision,omitempty"`
+	// RollbackCause says which measurement caused the last automatic rollback.
+	RollbackCause string `json:"rollbackCause,omitempty"`
+	// Triggers holds the rollback-trigger evaluator's state.
+	Triggers json.RawMessage `json:"triggers,omitempty"`
+}
+
+// runRef names an analysis run and why it runs.
+type runRef struct {
+	Name     string               `json:"name"`
+	Kind     rollout.AnalysisKind `json:"kind"`
+	Revision string               `json:"revision"`
+	Stable   string               `json:"stable"`
+	Done     bool                 `json:"done,omitempty"`
+}
+
+// revisionView is one revision's replicas as last observed.
+type revisionView struct {
+	Hash      string `json:"hash"`
+	Role      string `json:"role,omitempty"`
+	Desired   int    `json:"desired"`
+	Replicas  int    `json:"replicas"`
+	Ready     int    `json:"ready"`
+	Available int    `json:"available"`
+	Failed    int    `json:"failed,omitempty"`
+	Weight    int32  `json:"weight"`
+	Model     string `json:"model,omitempty"`
+}
+
+// loaded is a stored rollout decoded.
+type loaded struct {
+	row     store.Rollout
+	rollout *v1alpha1.Rollout
+	rec     record
+}
+
+func decodeRow(row store.Rollout) (*loaded, error) {
+	l := &loaded{row: row, rollout: &v1alpha1.Rollout{}}
+	if err := json.Unmarshal(row.Spec, l.rollout); err != nil {
+		return nil, fmt.Errorf("decode stored rollout %q: %w", row.Name, err)
+	}
+	if len(row.Status) > 0 && string(row.Status) != "null" {
+		if err := json.Unmarshal(row.Status, &l.rec); err != nil {
+			return nil, fmt.Errorf("decode stored status of %q: %w", row.Name, err)
+		}
+	}
+	if l.rec.Templates == nil {
+		l.rec.Templates = map[string]corev1.PodTemplateSpec{}
+	}
+	return l, nil
+}

@@ -1,0 +1,105 @@
+package controlplane
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/shipsafe/shipsafe/internal/gateway"
+	"github.com/shipsafe/shipsafe/internal/platform"
+	"github.com/shipsafe/shipsafe/internal/rollout"
+)
+
+// PreviewSuffix names a blue-green rollout's preview service: "<rollout>--preview".
+const PreviewSuffix = "--preview"
+
+// services turns the engine's traffic plan into the rollout's gateway services: the main
+// service "<rollout>" (reachable at /svc/<rollout>/...) and, for blue-green, the preview.
+// Only READY replicas are listed as endpoints, and a revision without any is left out, so
+// the gateway never sends a request to something that is not ready.
+func gatewayServices(l *loaded, t rollout.Traffic, states []platform.RevisionState) map[string]gateway.Service {
+	endpoints := map[string][]gateway.Endpoint{}
+	for _, s := range states {
+		for _, e := range s.Endpoints {
+			endpoints[s.Name] = append(endpoints[s.Name], gateway.Endpoint{Address: e})
+		}
+	}
+	base := gateway.Service{
+		Idempotent: true,
+		Limits:     gateway.Limits{Timeout: gateway.Duration(30 * time.Second)},
+		Sticky:     stickyOf(l),
+	}
+	main := base
+	for _, w := range t.Weights {
+		if len(endpoints[w.Hash]) == 0 {
+			continue
+		}
+		main.Revisions = append(main.Revisions, gateway.Revision{Name: w.Hash, Weight: int(w.Weight), Endpoints: endpoints[w.Hash]})
+	}
+	// Header-routed and mirrored revisions need endpoints even at weight 0.
+	addRev := func(hash string) bool {
+		if len(endpoints[hash]) == 0 {
+			return false
+		}
+		if !slices.ContainsFunc(main.Revisions, func(r gateway.Revision) bool { return r.Name == hash }) {
+			main.Revisions = append(main.Revisions, gateway.Revision{Name: hash, Endpoints: endpoints[hash]})
+		}
+		return true
+	}
+	for _, hr := range t.HeaderRoutes {
+		if !addRev(hr.Revision) {
+			continue
+		}
+		for _, m := range hr.Match {
+			main.HeaderRoutes = append(main.HeaderRoutes, gateway.HeaderRoute{
+				Header: m.HeaderName, Exact: m.HeaderValue.Exact, Prefix: m.HeaderValue.Prefix, Regex: m.HeaderValue.Regex, Revision: hr.Revision,
+			})
+			break // the gateway matches one header per route; the first one decides
+		}
+	}
+	for _, m := range t.Mirrors {
+		if m.Percentage > 0 && addRev(m.Revision) {
+			main.Mirror = &gateway.Mirror{Revision: m.Revision, Percent: float64(m.Percentage)}
+			break
+		}
+	}
+	out := map[string]gateway.Service{}
+	if len(main.Revisions) > 0 {
+		out[l.row.Name] = main
+	}
+	if t.Preview != "" && len(endpoints[t.Preview]) > 0 {
+		p := base
+		p.Revisions = []gateway.Revision{{Name: t.Preview, Weight: 100, Endpoints: endpoints[t.Preview]}}
+		out[l.row.Name+PreviewSuffix] = p
+	}
+	return out
+}
+
+// stickyOf reads the shipsafe.dev/sticky-header annotation: requests with the same value
+// of that header (a patient or study id) stay on the same revision as weights move.
+func stickyOf(l *loaded) *gateway.Sticky {
+	if h := l.rollout.Annotations["shipsafe.dev/sticky-header"]; h != "" {
+		return &gateway.Sticky{Header: h}
+	}
+	return nil
+}
+
+// modelOf reads the model a detector template serves (the --model argument), for display.
+func modelOf(t corev1.PodTemplateSpec) string {
+	if len(t.Spec.Containers) == 0 {
+		return ""
+	}
+	c := t.Spec.Containers[0]
+	args := append(append([]string{}, c.Command...), c.Args...)
+	for i, a := range args {
+		if a == "--model" && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--model="); ok {
+			return v
+		}
+	}
+	return c.Image
+}
