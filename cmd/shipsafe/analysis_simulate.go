@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shipsafe/shipsafe/internal/stats"
 	"github.com/shipsafe/shipsafe/internal/stats/simulate"
 )
 
@@ -16,8 +17,9 @@ import (
 // production judge and two baselines (see docs/judge.md).
 func newAnalysisSimulateCmd() *cobra.Command {
 	cfg := simulate.DefaultConfig()
-	var asJSON bool
+	var asJSON, oracle bool
 	var horizonMinutes int
+	judge := stats.CanaryErrorTestConfig(0)
 	cmd := &cobra.Command{
 		Use:   "simulate",
 		Short: "Simulate canary analyses: false rollbacks, detection and requests served",
@@ -32,6 +34,10 @@ not rolled back within the horizon counts as kept.`,
 				return fmt.Errorf("--horizon-minutes must be >= 1, got %d", horizonMinutes)
 			}
 			cfg.HorizonSeconds = horizonMinutes * 60
+			cfg.Methods = simulate.Methods(judge)
+			if oracle {
+				cfg.Methods = append(cfg.Methods, simulate.OracleMethod(cfg.StableErrorRate, 2*cfg.StableErrorRate, judge.Alpha))
+			}
 			res, err := simulate.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -50,6 +56,10 @@ not rolled back within the horizon counts as kept.`,
 	f.IntVar(&horizonMinutes, "horizon-minutes", cfg.HorizonSeconds/60, "length of each run in minutes")
 	f.IntVar(&cfg.Workers, "workers", 0, "parallel runs (0: min(2, GOMAXPROCS)); does not change results")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
+	f.Float64Var(&judge.Alpha, "alpha", judge.Alpha, "judge level (production default shown)")
+	f.Float64Var(&judge.Concentration, "concentration", judge.Concentration, "judge prior concentration (production default shown)")
+	f.Float64Var(&judge.PriorRateRatio, "prior-ratio", judge.PriorRateRatio, "judge prior centre, canary/stable error-rate ratio (production default shown; 1 = the published null-centred prior)")
+	f.BoolVar(&oracle, "oracle", false, "also run a reference SPRT that knows the stable rate and tests it against 2x (a lower bound, not a deployable rule)")
 	return cmd
 }
 
@@ -58,7 +68,7 @@ func printSimulation(out io.Writer, cfg simulate.Config, res simulate.Results) e
 		cfg.Runs, cfg.Seed, cfg.RequestsPerSecond, cfg.CanaryShare*100, cfg.StableErrorRate*100, cfg.HorizonSeconds/60)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "method\tscenario\tfalse rollbacks\tdetected\tmedian canary requests\tmedian (rolled back only)\t")
-	for _, m := range []string{"sequential", "threshold", "ztest"} {
+	for _, m := range []string{"sequential", "threshold", "ztest", "oracle-sprt"} {
 		for _, sc := range cfg.Scenarios {
 			s, ok := res[m][sc.Name]
 			if !ok {

@@ -361,11 +361,26 @@ func (t *CountTest) Verdict() Verdict {
 	return decidedVerdict(t.rejected, t.BayesFactor(), t.PValue(), t.RateRatio(), t.total, reason)
 }
 
-// NewCanaryErrorTest returns the judge's production test for "the canary (arm 0) has a higher
-// event rate (errors, slow requests) per request than stable (arm 1)": one-sided, default
-// concentration, level alpha (0 selects DefaultAlpha). Feed it per-window event counts
-// {canary, stable} with the per-window request counts {canary, stable} as shares. The builtin
-// provider and `shipsafe analysis simulate` both build their test here.
+// CanaryErrorTestConfig is the judge's production configuration for "the canary (arm 0) has
+// a higher event rate (errors, slow requests) per request than stable (arm 1)": one-sided,
+// prior centred on a 2x rate ratio, level alpha (0 selects DefaultAlpha).
+func CanaryErrorTestConfig(alpha float64) CountTestConfig {
+	if alpha == 0 {
+		alpha = DefaultAlpha
+	}
+	return CountTestConfig{
+		Arms:           2,
+		Alpha:          alpha,
+		Concentration:  DefaultConcentration,
+		PriorRateRatio: DefaultPriorRateRatio,
+		WorseArm:       0,
+	}
+}
+
+// NewCanaryErrorTest returns the production test of CanaryErrorTestConfig. Feed it
+// per-window event counts {canary, stable} with the per-window request counts
+// {canary, stable} as shares. The builtin provider and `shipsafe analysis simulate` both
+// build their test here.
 func NewCanaryErrorTest(alpha float64) (*CountTest, error) {
-	return NewCountTest(CountTestConfig{Arms: 2, Alpha: alpha, WorseArm: 0})
+	return NewCountTest(CanaryErrorTestConfig(alpha))
 }

@@ -22,26 +22,32 @@ type MethodFactory struct {
 	New  func() (Method, error)
 }
 
-// DefaultMethods are the judge ("sequential"), the threshold rule ("threshold") and the
-// fixed-horizon z-test peeked every minute ("ztest").
+// DefaultMethods are the judge with its production configuration ("sequential"), the
+// threshold rule ("threshold") and the fixed-horizon z-test peeked every minute ("ztest").
 func DefaultMethods() []MethodFactory {
+	return Methods(stats.CanaryErrorTestConfig(0))
+}
+
+// Methods is DefaultMethods with the judge built from judge (e.g. to compare priors).
+func Methods(judge stats.CountTestConfig) []MethodFactory {
 	return []MethodFactory{
-		{Name: "sequential", New: func() (Method, error) { return newSequential(stats.DefaultAlpha) }},
+		{Name: "sequential", New: func() (Method, error) { return newSequential(judge) }},
 		{Name: "threshold", New: func() (Method, error) { return &thresholdRule{limit: 0.05, failureLimit: 3}, nil }},
 		{Name: "ztest", New: func() (Method, error) { return &peekedZTest{z: 1.6448536269514722}, nil }},
 	}
 }
 
-// sequential is the production judge: the one-sided count test built by
-// stats.NewCanaryErrorTest, fed each second's error counts with the request counts as shares.
+// sequential is the judge: the one-sided count test (stats.CanaryErrorTestConfig in
+// production), fed each second's error counts with that second's request counts as shares,
+// exactly as the builtin provider feeds it from the gateway's per-revision windows.
 type sequential struct {
 	test   *stats.CountTest
 	counts [2]int64
 	shares [2]float64
 }
 
-func newSequential(alpha float64) (*sequential, error) {
-	t, err := stats.NewCanaryErrorTest(alpha)
+func newSequential(cfg stats.CountTestConfig) (*sequential, error) {
+	t, err := stats.NewCountTest(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +114,26 @@ func (p *peekedZTest) Observe(second int, w Window) (bool, error) {
 	}
 	z := (float64(p.cErr)/nc - float64(p.sErr)/ns) / se
 	return z > p.z, nil
+}
+
+// OracleMethod is a reference, not a deployable rule: Wald's SPRT that knows the stable rate
+// and tests it against a canary at alternativeRate, at level alpha (threshold ln(1/alpha)).
+// No test that must learn the rates from data can be expected to beat it.
+func OracleMethod(stableRate, alternativeRate, alpha float64) MethodFactory {
+	return MethodFactory{Name: "oracle-sprt", New: func() (Method, error) {
+		return &oracleSPRT{
+			errLLR: math.Log(alternativeRate / stableRate),
+			okLLR:  math.Log((1 - alternativeRate) / (1 - stableRate)),
+			bound:  -math.Log(alpha),
+		}, nil
+	}}
+}
+
+type oracleSPRT struct{ errLLR, okLLR, bound, llr float64 }
+
+func (o *oracleSPRT) Observe(_ int, w Window) (bool, error) {
+	o.llr += float64(w.CanaryErrors)*o.errLLR + float64(w.CanaryRequests-w.CanaryErrors)*o.okLLR
+	return o.llr >= o.bound, nil
 }
 
 func nan() float64 { return math.NaN() }
