@@ -17,6 +17,8 @@ import (
 
 // Object is one decoded document: exactly one of the typed pointers is set.
 type Object struct {
+	// Source names the file the object came from; Decode leaves it empty for the caller to set.
+	Source string
 	// Index is the 0-based position of the document in its file.
 	Index int
 	// Line is the 1-based line where the document starts.
@@ -107,14 +109,20 @@ func Decode(data []byte) ([]Object, error) {
 
 // DecodeWithLimits is Decode with explicit resource limits.
 func DecodeWithLimits(data []byte, limits Limits) ([]Object, error) {
+	objs, _, err := DecodeAll(data, limits)
+	return objs, err
+}
+
+// DecodeAll is DecodeWithLimits that also reports the documents it skipped: objects of other
+// kinds (a Service, an Ingress, a VirtualService) that often share a file with a Rollout.
+// Documents claiming an argoproj.io or shipsafe.dev apiVersion, or one of shipsafe's kinds,
+// are never skipped: a typo there is an error.
+func DecodeAll(data []byte, limits Limits) (objs []Object, skipped ErrorList, err error) {
 	if len(data) > limits.MaxBytes {
-		return nil, ErrorList{{Field: field.Forbidden(nil,
+		return nil, nil, ErrorList{{Field: field.Forbidden(nil,
 			fmt.Sprintf("file is %d bytes, more than the limit of %d bytes", len(data), limits.MaxBytes))}}
 	}
-	var (
-		objs []Object
-		errs ErrorList
-	)
+	var errs ErrorList
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for idx := 0; ; idx++ {
 		if idx >= limits.MaxDocuments {
@@ -136,18 +144,22 @@ func DecodeWithLimits(data []byte, limits Limits) ([]Object, error) {
 			continue
 		}
 		obj, docErrs := decodeDocument(&node, idx, limits)
+		if len(docErrs) == 1 && docErrs[0].skip {
+			skipped = append(skipped, docErrs[0])
+			continue
+		}
 		errs = append(errs, docErrs...)
 		if obj != nil {
 			objs = append(objs, *obj)
 		}
 	}
-	if len(objs) == 0 && len(errs) == 0 {
-		errs = append(errs, &Error{Field: field.Required(nil, "the file contains no documents")})
+	if len(objs) == 0 && len(errs) == 0 && len(skipped) == 0 {
+		errs = append(errs, &Error{Field: field.Forbidden(nil, "the file contains no documents")})
 	}
 	if len(errs) > 0 {
-		return objs, errs
+		return objs, skipped, errs
 	}
-	return objs, nil
+	return objs, skipped, nil
 }
 
 // decodeNode guards the YAML parser: a panic inside it becomes an error.
@@ -208,6 +220,10 @@ func decodeDocument(node *yaml.Node, idx int, limits Limits) (*Object, ErrorList
 		errs := fail(fe)
 		for _, e := range errs {
 			e.Name = name
+		}
+		if isForeign(obj.APIVersion, obj.Kind) {
+			errs[0].skip = true
+			errs[0].Field = field.Forbidden(nil, fmt.Sprintf("skipped %s %s: not a kind shipsafe reads", obj.APIVersion, obj.Kind))
 		}
 		return nil, errs
 	}
@@ -278,6 +294,23 @@ func targetFor(apiVersion, kind string) (any, func(*Object, any) field.ErrorList
 	}
 	return nil, nil, mustBeOneOf(field.NewPath("apiVersion"), apiVersion,
 		ArgoGroupVersion, ShipsafeGroupVersion, AppsGroupVersion)
+}
+
+// isForeign is true for documents of other tools (a v1 Service, an Istio VirtualService) that
+// Decode skips rather than rejects.
+func isForeign(apiVersion, kind string) bool {
+	if apiVersion == "" || kind == "" {
+		return false
+	}
+	group, _, _ := strings.Cut(apiVersion, "/")
+	if group == "argoproj.io" || group == "shipsafe.dev" {
+		return false
+	}
+	switch kind {
+	case KindRollout, KindAnalysisTemplate, KindClusterAnalysisTemplate, KindAnalysisRun, KindDeployment:
+		return false
+	}
+	return true
 }
 
 func documentLine(n *yaml.Node) int {

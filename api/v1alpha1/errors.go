@@ -12,6 +12,8 @@ import (
 // Error is one problem in one document of a manifest: where it is (document index, line,
 // kind and name), the field path, and the rule it breaks.
 type Error struct {
+	// Source is the file the document came from, when the caller set Object.Source.
+	Source string
 	// Document is the 0-based index of the document in its file.
 	Document int
 	// Line is the 1-based line of the field, or of the document, when known (0 otherwise).
@@ -21,19 +23,30 @@ type Error struct {
 	Name string
 	// Field is the field path, the rule and the value.
 	Field *field.Error
+
+	// skip marks a document of a foreign kind that DecodeAll skips.
+	skip bool
 }
 
-// Error renders "document 2 (Rollout/web) line 14: spec.x: rule, got value".
+// Error renders "file:14: Rollout/web: spec.x: rule, got value" (or "document 2 line 14: ..."
+// when the source is unknown).
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "document %d", e.Document+1)
-	if e.Kind != "" || e.Name != "" {
-		fmt.Fprintf(&b, " (%s/%s)", e.Kind, e.Name)
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, " line %d", e.Line)
+	if e.Source != "" {
+		b.WriteString(e.Source)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+	} else {
+		fmt.Fprintf(&b, "document %d", e.Document+1)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, " line %d", e.Line)
+		}
 	}
 	b.WriteString(": ")
+	if e.Kind != "" || e.Name != "" {
+		fmt.Fprintf(&b, "%s/%s: ", e.Kind, e.Name)
+	}
 	b.WriteString(FormatFieldError(e.Field))
 	return b.String()
 }
@@ -57,29 +70,28 @@ func FormatFieldError(e *field.Error) string {
 	if e == nil {
 		return ""
 	}
-	path := e.Field
-	if path == "" {
-		path = "<document>"
+	prefix := ""
+	if e.Field != "" {
+		prefix = e.Field + ": "
 	}
 	switch e.Type {
 	case field.ErrorTypeRequired:
 		if e.Detail != "" {
-			return path + ": is required: " + e.Detail
+			return prefix + "is required: " + e.Detail
 		}
-		return path + ": is required"
+		return prefix + "is required"
 	case field.ErrorTypeDuplicate:
-		return fmt.Sprintf("%s: must be unique, got duplicate %s", path, formatValue(e.BadValue))
+		return fmt.Sprintf("%smust be unique, got duplicate %s", prefix, formatValue(e.BadValue))
 	case field.ErrorTypeNotSupported:
-		return fmt.Sprintf("%s: %s, got %s", path, e.Detail, formatValue(e.BadValue))
-	case field.ErrorTypeForbidden, field.ErrorTypeInternal, field.ErrorTypeNotFound:
-		return path + ": " + e.Detail
-	case field.ErrorTypeTooLong, field.ErrorTypeTooMany:
-		return path + ": " + e.Detail
+		return fmt.Sprintf("%s%s, got %s", prefix, e.Detail, formatValue(e.BadValue))
+	case field.ErrorTypeForbidden, field.ErrorTypeInternal, field.ErrorTypeNotFound,
+		field.ErrorTypeTooLong, field.ErrorTypeTooMany:
+		return prefix + e.Detail
 	}
 	if _, omit := e.BadValue.(field.OmitValueType); omit || e.BadValue == nil {
-		return path + ": " + e.Detail
+		return prefix + e.Detail
 	}
-	return fmt.Sprintf("%s: %s, got %s", path, e.Detail, formatValue(e.BadValue))
+	return fmt.Sprintf("%s%s, got %s", prefix, e.Detail, formatValue(e.BadValue))
 }
 
 // formatValue prints scalars plainly, strings quoted, and dereferences pointers.

@@ -105,7 +105,7 @@ func (b *treeBuilder) mapping(n *yaml.Node, path string, depth int, inAlias bool
 			k = k.Alias
 		}
 		if k.Kind != yaml.ScalarNode {
-			return nil, &pathError{path, k.Line, "mapping keys must be strings"}
+			return nil, &pathError{path, k.Line, "mapping keys must be strings (a value starting with \"{\", such as {{args.x}}, must be quoted)"}
 		}
 		if k.ShortTag() == "!!merge" {
 			merges = append(merges, v)

@@ -2,18 +2,78 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
-// newValidateCmd is a placeholder until its issue lands.
+// newValidateCmd checks manifests without deploying anything: strict decoding, every rule,
+// and references between rollouts and analysis templates across the given files.
 func newValidateCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "validate",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("validate: not implemented yet")
+	var path string
+	cmd := &cobra.Command{
+		Use:   "validate -f FILE|DIR|-",
+		Short: "Check Rollout, AnalysisTemplate and Deployment manifests",
+		Long: "validate decodes every document strictly (unknown fields are errors) and checks every rule,\n" +
+			"listing each problem with its file, line and field path. Exit status 0: valid; 1: invalid.\n" +
+			"A directory is read recursively (.yaml, .yml, .json); '-' reads standard input.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path == "" {
+				return errors.New("validate: -f FILE|DIR|- is required")
+			}
+			return runValidate(path, cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
+	cmd.Flags().StringVarP(&path, "filename", "f", "", "manifest file, directory, or - for standard input")
+	return cmd
+}
+
+func runValidate(path string, stdin io.Reader, out io.Writer) error {
+	res, err := v1alpha1.LoadPath(path, stdin)
+	var list v1alpha1.ErrorList
+	if err != nil && !errors.As(err, &list) {
+		return &exitError{code: 1, err: fmt.Errorf("validate: %w", err)}
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(out, "note: %s\n", s.Error())
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w.Error())
+	}
+	for _, e := range list {
+		fmt.Fprintln(out, e.Error())
+	}
+	if len(list) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("validate: %d problem(s) in %s", len(list), path)}
+	}
+	fmt.Fprintf(out, "valid: %d object(s) in %d file(s): %s\n", len(res.Objects), len(res.Files), summarize(res.Objects))
+	return nil
+}
+
+// summarize counts objects by kind, e.g. "2 Rollout, 3 AnalysisTemplate".
+func summarize(objs []v1alpha1.Object) string {
+	counts := map[string]int{}
+	for _, o := range objs {
+		kind := o.Kind
+		if o.ConvertedFrom != "" {
+			kind = "Deployment (as Rollout)"
+		}
+		counts[kind]++
+	}
+	kinds := make([]string, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d %s", counts[k], k)
+	}
+	return strings.Join(parts, ", ")
 }
