@@ -120,3 +120,12 @@ func eps(addrs ...string) []Endpoint {
 	}
 	return out
 }
+
+func mustListen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}

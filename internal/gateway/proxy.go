@@ -32,8 +32,8 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if svc.limiter != nil {
 		if ok, wait := svc.limiter.allow(); !ok {
-			ctx.Response.Header.Set("Retry-After", strconv.Itoa(wait))
 			ctx.Error("shipsafe: rate limit exceeded", fasthttp.StatusTooManyRequests)
+			ctx.Response.Header.Set("Retry-After", strconv.Itoa(wait))
 			g.met.requests.WithLabelValues(svc.name, "", "429").Inc()
 			return
 		}
@@ -73,7 +73,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	nowNanos := start.UnixNano()
 	rev, fallbacks := svc.choose(&req.Header, in, g.cfg.Selector, nowNanos)
 	for _, f := range fallbacks {
-		f.from.rec.recordFallback(start)
+		f.from.rec.recordFallback(g.clock.Now())
 		g.met.fallbacks.WithLabelValues(svc.name, f.from.name, f.to.name).Inc()
 	}
 	if rev == nil {
@@ -86,7 +86,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	defer rev.rec.inFlight.Add(-1)
 	if rev.maxInFlight > 0 && inFlight > rev.maxInFlight {
 		ctx.Error("shipsafe: circuit open (too many requests in flight)", fasthttp.StatusServiceUnavailable)
-		rev.rec.recordRequest(start, fasthttp.StatusServiceUnavailable, 0, outcomeCircuitOpen, 0)
+		rev.rec.recordRequest(g.clock.Now(), fasthttp.StatusServiceUnavailable, 0, outcomeCircuitOpen, 0)
 		rev.met.request(fasthttp.StatusServiceUnavailable)
 		g.met.upstreamErrs.WithLabelValues(svc.name, rev.name, "circuit_open").Inc()
 		return
@@ -123,7 +123,8 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		ctx.Error("shipsafe: upstream connection failed", status)
 		g.met.upstreamErrs.WithLabelValues(svc.name, rev.name, "connection").Inc()
 	}
-	rev.rec.recordRequest(start, status, latency, how, retries)
+	recordAt := g.clock.Now() // the recorder's clock (injectable); latency uses the monotonic one
+	rev.rec.recordRequest(recordAt, status, latency, how, retries)
 	rev.met.request(status)
 	if retries > 0 {
 		g.met.retries.WithLabelValues(svc.name, rev.name).Add(float64(retries))
@@ -135,7 +136,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		if how == outcomeAnswered && status/100 == 2 {
 			pred = oipPrediction(resp.Body())
 			if pred.ok() {
-				rev.rec.recordPrediction(start, pred)
+				rev.rec.recordPrediction(recordAt, pred)
 				rev.met.prediction(pred)
 				g.preds.put(id, rev.rec, pred)
 			}

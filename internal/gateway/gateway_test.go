@@ -1,0 +1,385 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func post(t *testing.T, c *http.Client, url, body string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestProxyRecordsPredictionsAndJoinsFeedback(t *testing.T) {
+	stable := startBackend(t, oipAnswer("stable", 1, 0.9))
+	g := New(Config{}, nil)
+	if err := g.SetRoutes(oneService(Revision{Name: "stable", Weight: 1, Endpoints: eps(stable.addr)})); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	c := testClient()
+
+	// With an id in the body, the same id comes back in the header.
+	resp, body := post(t, c, base+"/v2/models/detector/infer", `{"id":"img-1","inputs":[]}`)
+	if resp.StatusCode != 200 || resp.Header.Get(RequestIDHeader) != "img-1" || !strings.Contains(body, `"model_version":"stable"`) {
+		t.Fatalf("status %d id %q body %s", resp.StatusCode, resp.Header.Get(RequestIDHeader), body)
+	}
+	// Without one, the gateway assigns one.
+	resp, _ = post(t, c, base+"/svc/detector/v2/models/detector/infer", `{"inputs":[]}`)
+	assigned := resp.Header.Get(RequestIDHeader)
+	if assigned == "" {
+		t.Fatal("no request id assigned")
+	}
+	for _, fb := range []struct{ body, want string }{
+		{`{"id":"img-1","label":1}`, "joined"},
+		{fmt.Sprintf(`{"id":%q,"label":0}`, assigned), "joined"},
+		{`{"id":"never-seen","label":0}`, "unknown"},
+		{`{"id":"img-1","label":1}`, "duplicate"},
+	} {
+		resp, body := post(t, c, base+"/v1/feedback", fb.body)
+		if resp.StatusCode != http.StatusAccepted || !strings.Contains(body, fb.want) {
+			t.Errorf("feedback %s: %d %s, want %s", fb.body, resp.StatusCode, body, fb.want)
+		}
+	}
+	if resp, _ := post(t, c, base+"/v1/feedback", `{"id":"x","label":7}`); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad label accepted: %d", resp.StatusCode)
+	}
+	snap := g.Recorder().Window("detector", "stable", time.Minute)
+	if snap.Requests != 2 || snap.Predictions[1] != 2 || snap.Confusion != (ConfusionMatrix{TruePositive: 1, FalsePositive: 1}) {
+		t.Errorf("snapshot %+v", snap)
+	}
+	if fs := g.Recorder().Feedback(); fs.Joined != 2 || fs.Unknown != 1 || fs.Duplicate != 1 || fs.Invalid != 1 {
+		t.Errorf("feedback stats %+v", fs)
+	}
+	mresp, err := c.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{
+		`shipsafe_requests_total{code="200",revision="stable",service="detector"} 2`,
+		`shipsafe_predictions_total{label="1",revision="stable",service="detector"} 2`,
+		`shipsafe_feedback_labels_total{actual="0",predicted="1",revision="stable",service="detector"} 1`,
+		`shipsafe_request_duration_seconds_count{revision="stable",service="detector"} 2`,
+	} {
+		if !strings.Contains(string(mb), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// load sends GET requests from workers until stop is closed, counting failures.
+func load(t *testing.T, url string, workers int, stop <-chan struct{}) (ok, failed *atomic.Int64, wait func()) {
+	ok, failed = new(atomic.Int64), new(atomic.Int64)
+	c := testClient()
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := c.Post(url, "application/json", strings.NewReader(`{"inputs":[]}`))
+				if err != nil {
+					failed.Add(1)
+					t.Logf("request error: %v", err)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+					t.Logf("status %d", resp.StatusCode)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	return ok, failed, wg.Wait
+}
+
+func TestHundredRouteSwapsUnderLoadFailNothing(t *testing.T) {
+	a := startBackend(t, oipAnswer("a", 0, 0.1))
+	b := startBackend(t, oipAnswer("b", 1, 0.9))
+	g := New(Config{}, nil)
+	if err := g.SetRoutes(oneService(Revision{Name: "a", Weight: 1, Endpoints: eps(a.addr)})); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	stop := make(chan struct{})
+	ok, failed, wait := load(t, base+"/v2/models/detector/infer", 8, stop)
+	for i := 0; i < 100; i++ {
+		w := i % 101
+		tbl := oneService(
+			Revision{Name: "a", Weight: 100 - w, Endpoints: eps(a.addr)},
+			Revision{Name: "b", Weight: w + 1, Endpoints: eps(b.addr)},
+		)
+		if i%10 == 9 { // also swap a whole revision's endpoint set away and back
+			tbl = oneService(Revision{Name: "b", Weight: 1, Endpoints: eps(b.addr)})
+		}
+		if err := g.SetRoutes(tbl); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wait()
+	if failed.Load() != 0 || ok.Load() < 100 {
+		t.Errorf("across 100 swaps: %d ok, %d failed (want 0 failed)", ok.Load(), failed.Load())
+	}
+	if a.hits.Load() == 0 || b.hits.Load() == 0 {
+		t.Errorf("hits a=%d b=%d", a.hits.Load(), b.hits.Load())
+	}
+}
+
+func TestKilledBackendEjectedWithinOneSecondWithoutClientErrors(t *testing.T) {
+	b1 := startBackend(t, oipAnswer("r1", 0, 0.1))
+	b2 := startBackend(t, oipAnswer("r2", 0, 0.1))
+	g := New(Config{}, nil)
+	if err := g.SetRoutes(oneService(Revision{Name: "stable", Weight: 1, Endpoints: eps(b1.addr, b2.addr)})); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	stop := make(chan struct{})
+	ok, failed, wait := load(t, base+"/v2/models/detector/infer", 8, stop)
+	time.Sleep(200 * time.Millisecond)
+	before := b2.hits.Load()
+	killed := time.Now()
+	b1.kill()
+	ep := g.endpoints[b1.addr]
+	var ejectedAfter time.Duration
+	for time.Since(killed) < 3*time.Second {
+		if ep.ejectedUntil.Load() > time.Now().UnixNano() {
+			ejectedAfter = time.Since(killed)
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wait()
+	if ejectedAfter == 0 || ejectedAfter > time.Second {
+		t.Errorf("killed endpoint ejected after %v (0 = never), want <= 1s", ejectedAfter)
+	}
+	if failed.Load() != 0 {
+		t.Errorf("%d client-visible errors after the kill (want 0); %d ok", failed.Load(), ok.Load())
+	}
+	if b2.hits.Load() == before {
+		t.Error("survivor got no traffic after the kill")
+	}
+	t.Logf("ejected %v after kill; %d requests ok", ejectedAfter, ok.Load())
+}
+
+func TestMirrorAnswersNeverReachClients(t *testing.T) {
+	stable := startBackend(t, oipAnswer("stable", 1, 0.9))
+	shadow := startBackend(t, oipAnswer("shadow", 0, 0.2))
+	tbl := oneService(
+		Revision{Name: "stable", Weight: 1, Endpoints: eps(stable.addr)},
+		Revision{Name: "canary", Weight: 0, Endpoints: eps(shadow.addr)},
+	)
+	svc := tbl.Services["detector"]
+	svc.Mirror = &Mirror{Revision: "canary", Percent: 100}
+	tbl.Services["detector"] = svc
+	g := New(Config{}, nil)
+	if err := g.SetRoutes(tbl); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	c := testClient()
+	const n = 50
+	for i := 0; i < n; i++ {
+		resp, body := post(t, c, base+"/v2/models/detector/infer", fmt.Sprintf(`{"id":"m%d","inputs":[]}`, i))
+		if resp.Header.Get("X-Backend") != "stable" || strings.Contains(body, "shadow") {
+			t.Fatalf("client saw the mirror's answer: %s %s", resp.Header.Get("X-Backend"), body)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var m MirrorStats
+	for time.Now().Before(deadline) {
+		if m = g.Recorder().Window("detector", "canary", time.Minute).Mirror; m.Sent == n {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if m.Sent != n || m.Compared != n || m.Disagreed != n || shadow.hits.Load() != n {
+		t.Errorf("mirror stats %+v, shadow hits %d", m, shadow.hits.Load())
+	}
+	// Labels join both answers: stable said 1, canary said 0, truth 1.
+	for i := 0; i < n; i++ {
+		post(t, c, base+"/v1/feedback", fmt.Sprintf(`{"id":"m%d","label":1}`, i))
+	}
+	if m = g.Recorder().Window("detector", "canary", time.Minute).Mirror; m.ServedRightMirrorWrong != n {
+		t.Errorf("McNemar pairs %+v", m)
+	}
+}
+
+func TestCircuitBreakerAndRateLimit(t *testing.T) {
+	release := make(chan struct{})
+	var entered sync.WaitGroup
+	slow := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			entered.Done()
+			<-release
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	clk := newFakeClock()
+	tbl := oneService(Revision{Name: "stable", Weight: 1, Endpoints: eps(slow.addr)})
+	svc := tbl.Services["detector"]
+	svc.Limits = Limits{MaxInFlight: 2, RateLimit: &RateLimit{RequestsPerSecond: 1, Burst: 4}, MaxBodyBytes: 10}
+	tbl.Services["detector"] = svc
+	g := New(Config{Clock: clk}, nil)
+	if err := g.SetRoutes(tbl); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	c := testClient()
+
+	entered.Add(2)
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get(base + "/slow")
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	entered.Wait()
+	start := time.Now()
+	resp, err := c.Get(base + "/fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || time.Since(start) > time.Second {
+		t.Errorf("third concurrent request: %d after %v, want fast 503", resp.StatusCode, time.Since(start))
+	}
+	close(release)
+	wg.Wait()
+	// Four tokens were burst: two slow + one refused by the breaker; one left.
+	if resp, _ := c.Get(base + "/fast"); resp.StatusCode != 200 {
+		t.Errorf("within burst: %d", resp.StatusCode)
+	}
+	resp, err = c.Get(base + "/fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("over the rate: %d Retry-After %q, want 429 and 1", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	clk.Advance(time.Second)
+	if resp, _ := c.Post(base+"/fast", "text/plain", strings.NewReader("way more than ten bytes")); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("large body: %d, want 413", resp.StatusCode)
+	}
+	if s := g.Recorder().Window("detector", "stable", time.Minute); s.CircuitOpen != 1 {
+		t.Errorf("circuit open count %d", s.CircuitOpen)
+	}
+}
+
+func TestAdminAPIRequiresTokenAndSwapsRoutes(t *testing.T) {
+	a := startBackend(t, oipAnswer("a", 0, 0.1))
+	b := startBackend(t, oipAnswer("b", 0, 0.1))
+	g := New(Config{AdminToken: "s3cret"}, nil)
+	if err := g.SetRoutes(oneService(Revision{Name: "a", Weight: 1, Endpoints: eps(a.addr)})); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	c := testClient()
+	put := func(token, body string) int {
+		req, _ := http.NewRequest(http.MethodPut, base+"/admin/routes", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	newTable, _ := json.Marshal(oneService(Revision{Name: "b", Weight: 1, Endpoints: eps(b.addr)}))
+	if code := put("wrong", string(newTable)); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d", code)
+	}
+	if code := put("s3cret", `services: {x: {revisions: []}}`); code != http.StatusBadRequest {
+		t.Errorf("invalid table: %d", code)
+	}
+	if code := put("s3cret", string(newTable)); code != http.StatusNoContent {
+		t.Errorf("valid table: %d", code)
+	}
+	resp, err := c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "b" {
+		t.Errorf("after swap served by %q, want b", body)
+	}
+}
+
+func TestDrainLetsInFlightRequestFinish(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	be := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		fmt.Fprint(w, "done")
+	}))
+	g := New(Config{DrainTimeout: 5 * time.Second}, nil)
+	if err := g.SetRoutes(oneService(Revision{Name: "a", Weight: 1, Endpoints: eps(be.addr)})); err != nil {
+		t.Fatal(err)
+	}
+	ln := mustListen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ctx, ln) }()
+	got := make(chan string, 1)
+	go func() {
+		resp, err := testClient().Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(b)
+	}()
+	<-entered
+	cancel()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if body := <-got; body != "done" {
+		t.Errorf("in-flight request during drain got %q", body)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after drain")
+	}
+}
