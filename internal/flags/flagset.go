@@ -89,7 +89,8 @@ func (s *FlagSet) evaluateFlag(f *flag, c *Context, targetingKey string) (r Resu
 		return r
 	}
 	if f.targeting == nil {
-		return f.resolved(r, f.defaultIdx, ReasonStatic)
+		f.resolve(&r, f.defaultIdx, ReasonStatic)
+		return r
 	}
 	st, _ := s.states.Get().(*evalState)
 	if st == nil {
@@ -118,7 +119,8 @@ func (s *FlagSet) evaluateFlag(f *flag, c *Context, targetingKey string) (r Resu
 	case v.variant > 0:
 		idx = int(v.variant) - 1
 	case v.kind == KindNull:
-		return f.resolved(r, f.defaultIdx, ReasonDefault)
+		f.resolve(&r, f.defaultIdx, ReasonDefault)
+		return r
 	case v.kind == KindString || v.kind == KindBool || v.kind == KindNumber:
 		// flagd stringifies a boolean or number result and looks that name up.
 		if i, ok := f.byName[v.toString()]; ok {
@@ -134,17 +136,17 @@ func (s *FlagSet) evaluateFlag(f *flag, c *Context, targetingKey string) (r Resu
 	if v.split {
 		reason = ReasonSplit
 	}
-	return f.resolved(r, idx, reason)
+	f.resolve(&r, idx, reason)
+	return r
 }
 
-func (f *flag) resolved(r Result, idx int, reason Reason) Result {
+func (f *flag) resolve(r *Result, idx int, reason Reason) {
 	if idx < 0 {
 		// No default variant: the caller's code default applies (flagd / OFREP ADR 0006).
 		r.Reason = ReasonDefault
-		return r
+		return
 	}
 	r.Variant, r.Value, r.Reason = f.variants[idx].name, f.variants[idx].value, reason
-	return r
 }
 
 func describeValue(v Value) string {

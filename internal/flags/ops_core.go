@@ -70,6 +70,35 @@ func arg(args []expr, i int) node {
 }
 
 func opIf(args []expr, _ string) (expr, error) {
+	if len(args) == 3 {
+		// The common shape {"if": [cond, then, else]}: no loop, constants returned inline.
+		cond, then, els := args[0].fn, args[1], args[2]
+		switch {
+		case then.konst && els.konst:
+			tv, ev := then.val, els.val
+			return expr{fn: func(st *evalState) Value {
+				if cond(st).truthy() {
+					return tv
+				}
+				return ev
+			}}, nil
+		case then.konst:
+			tv, ef := then.val, els.fn
+			return expr{fn: func(st *evalState) Value {
+				if cond(st).truthy() {
+					return tv
+				}
+				return ef(st)
+			}}, nil
+		}
+		tf, ef := then.fn, els.fn
+		return expr{fn: func(st *evalState) Value {
+			if cond(st).truthy() {
+				return tf(st)
+			}
+			return ef(st)
+		}}, nil
+	}
 	return expr{fn: func(st *evalState) Value {
 		i := 0
 		for ; i+1 < len(args); i += 2 {
