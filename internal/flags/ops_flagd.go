@@ -110,13 +110,21 @@ func (c *ruleCompiler) compileFractional(args []any, path string) (expr, error) 
 		return Value{}
 	}
 	byTargetingKey := func(st *evalState) Value {
-		tk, ok := st.ctx.lookup("targetingKey")
-		if !ok || tk.kind != KindString || tk.s == "" {
+		key := ""
+		if st.ctx != nil {
+			key = st.ctx.TargetingKey
+		}
+		if key == "" { // an attribute named targetingKey (Context.Set) counts too
+			if tk, ok := st.ctx.lookup("targetingKey"); ok && tk.kind == KindString {
+				key = tk.s
+			}
+		}
+		if key == "" {
 			st.fail(ErrTargetingKeyMissing, fmt.Sprintf("flag %q: fractional without a bucketing expression needs a targetingKey in the context", flagKey))
 			return Value{}
 		}
 		h := prefix
-		h.writeString(tk.s)
+		h.writeString(key)
 		return pick(st, h.sum32())
 	}
 	if !hasBucketBy {
