@@ -29,6 +29,7 @@ func Validate(objs []Object) (warnings ErrorList, err error) {
 	}
 	for i := range objs {
 		errs = append(errs, wrap(&objs[i], ValidateObject(&objs[i]))...)
+		errs = append(errs, wrap(&objs[i], validateExtensions(&objs[i]))...)
 	}
 	idx := indexTemplates(objs)
 	for i := range objs {

@@ -115,6 +115,12 @@ func (b *treeBuilder) mapping(n *yaml.Node, path string, depth int, inAlias bool
 		if _, dup := out[key]; dup {
 			return nil, &pathError{joinKey(path, key), k.Line, "duplicate field"}
 		}
+		if !inAlias && b.lines != nil {
+			// A field's line is its key's line, not where a block value starts.
+			if _, seen := b.lines[joinKey(path, key)]; !seen {
+				b.lines[joinKey(path, key)] = k.Line
+			}
+		}
 		val, err := b.build(v, joinKey(path, key), depth+1, inAlias)
 		if err != nil {
 			return nil, err
