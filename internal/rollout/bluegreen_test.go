@@ -61,7 +61,7 @@ func TestBlueGreenManualPromotionWithAnalyses(t *testing.T) {
 func TestBlueGreenPostPromotionFailureSwitchesBackInstantly(t *testing.T) {
 	spec := bgSpec(rollout.BlueGreenStrategy{ActiveService: "a", PostPromotionAnalysis: analysis("error-rate"), AbortScaleDownDelaySeconds: i32(10)})
 	w := deployed(t, sim.Behaviour{ReadyAfter: 2 * time.Second, AnalysisTakes: time.Minute,
-		Verdict: func(rollout.AnalysisRequest) rollout.AnalysisPhase { return rollout.AnalysisFailed }}, spec)
+		Verdict: func(rollout.AnalysisRequest, rollout.Status) rollout.AnalysisPhase { return rollout.AnalysisFailed }}, spec)
 	spec.TemplateHash = "v2"
 	drive(t, w, spec, time.Minute, func(r rollout.Result) bool { return r.Status.BlueGreen.ActiveSelector == "v2" })
 	res := drive(t, w, spec, 2*time.Minute, phaseIs(rollout.PhaseDegraded))
@@ -95,7 +95,7 @@ func TestBlueGreenAutoPromotionSeconds(t *testing.T) {
 func TestBlueGreenPrePromotionFailureAborts(t *testing.T) {
 	spec := bgSpec(rollout.BlueGreenStrategy{ActiveService: "a", PrePromotionAnalysis: analysis("golden")})
 	w := deployed(t, sim.Behaviour{AnalysisTakes: time.Minute,
-		Verdict: func(rollout.AnalysisRequest) rollout.AnalysisPhase { return rollout.AnalysisFailed }}, spec)
+		Verdict: func(rollout.AnalysisRequest, rollout.Status) rollout.AnalysisPhase { return rollout.AnalysisFailed }}, spec)
 	spec.TemplateHash = "v2"
 	res := drive(t, w, spec, 2*time.Minute, phaseIs(rollout.PhaseDegraded))
 	if res.Status.BlueGreen.ActiveSelector != "v1" || weightOf(res.Plan, "v1") != 100 || !res.Status.Abort {

@@ -98,7 +98,7 @@ func TestCanaryBackgroundAnalysisFailureAborts(t *testing.T) {
 	spec := canarySpec("v1", 4, weight(25), pauseFor(time.Hour), weight(50), pauseFor(time.Hour))
 	spec.Canary.Analysis = &rollout.BackgroundAnalysis{AnalysisSpec: *analysis("error-rate"), StartingStep: 1}
 	b := sim.Behaviour{Router: true, ReadyAfter: 2 * time.Second, AnalysisTakes: 90 * time.Second,
-		Verdict: func(rollout.AnalysisRequest) rollout.AnalysisPhase { return rollout.AnalysisFailed }}
+		Verdict: func(rollout.AnalysisRequest, rollout.Status) rollout.AnalysisPhase { return rollout.AnalysisFailed }}
 	w := deployed(t, b, spec)
 	spec.TemplateHash = "v2"
 
@@ -126,7 +126,7 @@ func TestCanaryInlineAnalysisStep(t *testing.T) {
 		t.Run(string(tc.verdict), func(t *testing.T) {
 			spec := canarySpec("v1", 2, weight(50), rollout.CanaryStep{Analysis: analysis("accuracy")})
 			b := sim.Behaviour{Router: true, AnalysisTakes: time.Minute,
-				Verdict: func(rollout.AnalysisRequest) rollout.AnalysisPhase { return tc.verdict }}
+				Verdict: func(rollout.AnalysisRequest, rollout.Status) rollout.AnalysisPhase { return tc.verdict }}
 			w := deployed(t, b, spec)
 			spec.TemplateHash = "v2"
 			res := drive(t, w, spec, 5*time.Minute, tc.want)
@@ -154,7 +154,7 @@ func TestPauseUntilAnalysisCondition(t *testing.T) {
 
 	// the same pause aborts when the analysis fails
 	w2 := deployed(t, sim.Behaviour{Router: true, AnalysisTakes: time.Minute, Metrics: map[string]any{"accuracy": 0.5},
-		Verdict: func(rollout.AnalysisRequest) rollout.AnalysisPhase { return rollout.AnalysisFailed }}, spec)
+		Verdict: func(rollout.AnalysisRequest, rollout.Status) rollout.AnalysisPhase { return rollout.AnalysisFailed }}, spec)
 	res = drive(t, w2, spec, 5*time.Minute, phaseIs(rollout.PhaseDegraded))
 	if !res.Status.Abort {
 		t.Fatalf("a failed run while paused on its condition must abort: %q", res.Status.Message)

@@ -143,7 +143,7 @@ func runSequence(c chooser, steps int, logf func(string, ...any)) error {
 	w := sim.New(sim.Behaviour{Router: c.chance(50), ReadyAfter: time.Duration(c.pick(20)) * time.Second,
 		MinReady: time.Duration(c.pick(10)) * time.Second, AnalysisTakes: time.Duration(c.pick(120)) * time.Second,
 		Metrics: map[string]any{"m": float64(c.pick(100)) / 100},
-		Verdict: func(rollout.AnalysisRequest) rollout.AnalysisPhase { return verdict },
+		Verdict: func(rollout.AnalysisRequest, rollout.Status) rollout.AnalysisPhase { return verdict },
 	}, t0)
 	revision := 0
 	for i := range steps {

@@ -115,7 +115,7 @@ func canary(c *v1alpha1.CanaryStrategy) (*rollout.CanaryStrategy, error) {
 			}
 			step.SetHeaderRoute = hr
 		case st.SetMirrorRoute != nil:
-			mr := &rollout.MirrorRoute{Name: st.SetMirrorRoute.Name, Percentage: deref(st.SetMirrorRoute.Percentage, 0)}
+			mr := &rollout.MirrorRoute{Name: st.SetMirrorRoute.Name, Percentage: deref(st.SetMirrorRoute.Percentage, 100)} // Argo: defaults to 100
 			for _, m := range st.SetMirrorRoute.Match {
 				rm := rollout.RouteMatch{}
 				if m.Method != nil {

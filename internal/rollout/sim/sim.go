@@ -24,8 +24,10 @@ type Behaviour struct {
 	NeverReady map[string]bool
 	// Failing lists revisions whose replicas crash-loop (never ready, counted Failed).
 	Failing map[string]bool
-	// Verdict decides a finished run's phase; nil means every run succeeds.
-	Verdict func(req rollout.AnalysisRequest) rollout.AnalysisPhase
+	// Verdict decides a run's phase once it has run for AnalysisTakes (asked again at every
+	// Advance while it answers Running). nil: background runs keep running until stopped,
+	// every other run succeeds.
+	Verdict func(req rollout.AnalysisRequest, status rollout.Status) rollout.AnalysisPhase
 	// Metrics are the latest measurement values every run reports (for pause conditions).
 	Metrics map[string]any
 	// Router says a traffic router is present.
@@ -136,9 +138,13 @@ func (w *World) Advance(d time.Duration) {
 		if r.phase.Terminal() || w.Now.Sub(r.started) < w.B.AnalysisTakes {
 			continue
 		}
-		r.phase = rollout.AnalysisSuccessful
-		if w.B.Verdict != nil {
-			r.phase = w.B.Verdict(r.req)
+		switch {
+		case w.B.Verdict != nil:
+			r.phase = w.B.Verdict(r.req, w.Status)
+		case r.req.Kind == rollout.AnalysisBackground:
+			r.phase = rollout.AnalysisRunning
+		default:
+			r.phase = rollout.AnalysisSuccessful
 		}
 	}
 }
