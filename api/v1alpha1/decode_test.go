@@ -272,11 +272,11 @@ func TestLineOf(t *testing.T) {
 	objs, _ := decodeErrors(t, minimalRollout)
 	o := &objs[0]
 	for path, want := range map[string]int{
-		"spec.replicas":                          6,
-		"spec.strategy.canary.steps[1].pause":    20,
-		"spec.template.metadata.labels[app]":     11,
+		"spec.replicas":                           6,
+		"spec.strategy.canary.steps[1].pause":     20,
+		"spec.template.metadata.labels[app]":      11,
 		"spec.strategy.canary.steps[7].setWeight": 18, // falls back to the nearest parent
-		"":                                       1,
+		"": 1,
 	} {
 		if got := o.LineOf(path); got != want {
 			t.Errorf("LineOf(%q) = %d, want %d", path, got, want)
