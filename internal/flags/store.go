@@ -94,15 +94,17 @@ func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, 
 		return nil, err
 	}
 	changed := changedKeys(old, next)
-	if persist && s.opts.Persist != nil {
-		if err := s.opts.Persist(ctx, document); err != nil {
-			return nil, fmt.Errorf("persist flag definitions: %w", err)
-		}
-	}
+	// The audit entry is written first: a change that cannot be audited is refused, and the
+	// file write-back (which the watcher would serve) happens only after it.
 	if s.opts.Audit != nil && actor != "" {
 		detail := fmt.Sprintf("version %d, changed %v", next.version, changed)
 		if err := s.opts.Audit.Record(ctx, actor, action, "flags", detail); err != nil {
 			return nil, fmt.Errorf("record audit entry: %w", err)
+		}
+	}
+	if persist && s.opts.Persist != nil {
+		if err := s.opts.Persist(ctx, document); err != nil {
+			return nil, fmt.Errorf("persist flag definitions: %w", err)
 		}
 	}
 	s.version = next.version
