@@ -1,6 +1,7 @@
 package flags
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -262,5 +263,57 @@ func TestDocumentErrorsNameTheJSONPath(t *testing.T) {
 		if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("doc %s:\n got  %v\n want %s", c.doc, err, c.want)
 		}
+	}
+}
+
+// flagd-testbed's @fractional-nested cases: variant names that are expressions.
+func TestFractionalNestedVariantExpressions(t *testing.T) {
+	set := mustCompile(t, `{"flags": {
+	  "fractional-nested-if-flag": {"state": "ENABLED", "defaultVariant": "standard",
+	    "variants": {"premium": "premium", "standard": "standard"},
+	    "targeting": {"fractional": [{"var": "targetingKey"},
+	      [{"if": [{"==": [{"var": "tier"}, "premium"]}, "premium", "standard"]}, 50], ["standard", 50]]}},
+	  "fractional-nested-var-flag": {"state": "ENABLED", "defaultVariant": "blue",
+	    "variants": {"red": "red", "green": "green", "blue": "blue"},
+	    "targeting": {"fractional": [{"var": "targetingKey"}, [{"var": "color"}, 50], ["blue", 50]]}}
+	}}`)
+	cases := []struct{ flag, tk, attr, val, want string }{
+		{"fractional-nested-if-flag", "jon@company.com", "tier", "premium", "premium"},
+		{"fractional-nested-if-flag", "jon@company.com", "tier", "basic", "standard"},
+		{"fractional-nested-if-flag", "user1", "tier", "premium", "standard"},
+		{"fractional-nested-if-flag", "user1", "tier", "basic", "standard"},
+		{"fractional-nested-var-flag", "jon@company.com", "color", "red", "red"},
+		{"fractional-nested-var-flag", "jon@company.com", "color", "green", "green"},
+		{"fractional-nested-var-flag", "user1", "color", "red", "blue"},
+		{"fractional-nested-var-flag", "jon@company.com", "color", "yellow", ""}, // not a variant
+		{"fractional-nested-var-flag", "jon@company.com", "color", "", ""},
+	}
+	for _, c := range cases {
+		ctx := Context{TargetingKey: c.tk, Attrs: []Attr{{Name: c.attr, Value: String(c.val)}}}
+		r := set.Evaluate(c.flag, &ctx)
+		if r.Variant != c.want || (c.want == "" && r.ErrorCode != ErrParse) {
+			t.Errorf("%s %s %s=%q: got %q (%s %s), want %q", c.flag, c.tk, c.attr, c.val, r.Variant, r.Reason, r.ErrorCode, c.want)
+		}
+	}
+}
+
+type failingAudit struct{}
+
+func (failingAudit) Record(context.Context, string, string, string, string) error {
+	return errors.New("audit store down")
+}
+
+func TestChangeRefusedWhenAuditFails(t *testing.T) {
+	persisted := false
+	s := NewStore(StoreOptions{Audit: failingAudit{}, Persist: func(context.Context, []byte) error { persisted = true; return nil }})
+	if _, err := s.Load(t.Context(), []byte(docV1), "file", "", "load"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.DeleteFlag(t.Context(), "alice", "banner")
+	if err == nil || !strings.Contains(err.Error(), "audit store down") {
+		t.Fatalf("delete with a failing audit log: %v", err)
+	}
+	if persisted || s.Current().Version() != 1 {
+		t.Errorf("an unaudited change was applied (persisted=%v, version %d)", persisted, s.Current().Version())
 	}
 }
