@@ -38,7 +38,12 @@ func newRootCmd() *cobra.Command {
 		newLoadgenCmd(),
 		newAnalysisCmd(),
 		newFlagsCmd(),
+		newUpCmd(),
+		newDemoCmd(),
+		newDataplaneCmd(),
+		newDetectorCmd(),
 	)
+	root.AddCommand(newRolloutCmds()...)
 	return root
 }
 

@@ -225,6 +225,11 @@ func (cp *ControlPlane) setServices(ctx context.Context, rollout string, svcs ma
 		}
 	}
 	cp.mu.Unlock()
+	if len(table.Services) == 0 {
+		// The gateway refuses an empty table; with nothing routable there is nothing to
+		// change yet (a revision gets routes once it has a ready replica).
+		return nil
+	}
 	if err := cp.opts.Router.SetRoutes(ctx, table); err != nil {
 		return fmt.Errorf("set routes: %w", err)
 	}

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/shipsafe/shipsafe/internal/detector/cli"
+)
+
+// newDetectorCmd mounts the reference detector (train, serve) inside the shipsafe binary,
+// so the local platform runs model replicas as `shipsafe detector serve ...` with nothing
+// else installed.
+func newDetectorCmd() *cobra.Command {
+	c := cli.NewCommand()
+	c.Use = "detector"
+	c.Hidden = true
+	return c
+}
