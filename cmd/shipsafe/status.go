@@ -86,4 +86,3 @@ func bar(pct, width int) string {
 	n := pct * width / 100
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
-
