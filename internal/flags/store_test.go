@@ -172,3 +172,50 @@ func TestWatchFileHotReloadAndBadFile(t *testing.T) {
 		t.Errorf("LastError after a good reload: %v", s.LastError())
 	}
 }
+
+// Readers never see a half-swapped set: evaluations run while versions are swapped in.
+func TestConcurrentEvaluationDuringReloads(t *testing.T) {
+	ctx := t.Context()
+	s := NewStore(StoreOptions{})
+	doc := func(def string) []byte {
+		return []byte(`{"flags": {"color": {"state": "ENABLED", "variants": {"red": "red", "blue": "blue"}, "defaultVariant": "` + def + `",
+		  "targeting": {"fractional": [["red", 50], ["blue", 50]]}}}}`)
+	}
+	if _, err := s.Load(ctx, doc("red"), "test", "", "load"); err != nil {
+		t.Fatal(err)
+	}
+	sel := Selector{Store: s}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if v, ok := sel.SelectVariant("color", "user-"+string(rune('a'+i%26))); !ok || (v != "red" && v != "blue") {
+					t.Errorf("evaluation during reload: %q %v", v, ok)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 50; i++ {
+		def := "red"
+		if i%2 == 1 {
+			def = "blue"
+		}
+		if _, err := s.Load(ctx, doc(def), "test", "", "reload"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if v := s.Current().Version(); v != 50 {
+		t.Errorf("version after 50 changing reloads: %d", v)
+	}
+}
