@@ -17,7 +17,7 @@ import (
 // production judge and two baselines (see docs/judge.md).
 func newAnalysisSimulateCmd() *cobra.Command {
 	cfg := simulate.DefaultConfig()
-	var asJSON, oracle bool
+	var asJSON, oracle, configured bool
 	var horizonMinutes int
 	judge := stats.CanaryErrorTestConfig(0)
 	cmd := &cobra.Command{
@@ -35,6 +35,9 @@ not rolled back within the horizon counts as kept.`,
 			}
 			cfg.HorizonSeconds = horizonMinutes * 60
 			cfg.Methods = simulate.Methods(judge)
+			if configured {
+				cfg.Methods = append(cfg.Methods, simulate.ConfiguredShareJudge(judge, cfg.CanaryShare))
+			}
 			if oracle {
 				cfg.Methods = append(cfg.Methods, simulate.OracleMethod(cfg.StableErrorRate, 2*cfg.StableErrorRate, judge.Alpha))
 			}
@@ -59,6 +62,7 @@ not rolled back within the horizon counts as kept.`,
 	f.Float64Var(&judge.Alpha, "alpha", judge.Alpha, "judge level (production default shown)")
 	f.Float64Var(&judge.Concentration, "concentration", judge.Concentration, "judge prior concentration (production default shown)")
 	f.Float64Var(&judge.PriorRateRatio, "prior-ratio", judge.PriorRateRatio, "judge prior centre, canary/stable error-rate ratio (production default shown; 1 = the published null-centred prior)")
+	f.BoolVar(&configured, "configured-share", false, "also run the judge fed the configured 5% share instead of each second's realised request split")
 	f.BoolVar(&oracle, "oracle", false, "also run a reference SPRT that knows the stable rate and tests it against 2x (a lower bound, not a deployable rule)")
 	return cmd
 }
@@ -68,7 +72,7 @@ func printSimulation(out io.Writer, cfg simulate.Config, res simulate.Results) e
 		cfg.Runs, cfg.Seed, cfg.RequestsPerSecond, cfg.CanaryShare*100, cfg.StableErrorRate*100, cfg.HorizonSeconds/60)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "method\tscenario\tfalse rollbacks\tdetected\tmedian canary requests\tmedian (rolled back only)\t")
-	for _, m := range []string{"sequential", "threshold", "ztest", "oracle-sprt"} {
+	for _, m := range []string{"sequential", "threshold", "ztest", "sequential-configured-share", "oracle-sprt"} {
 		for _, sc := range cfg.Scenarios {
 			s, ok := res[m][sc.Name]
 			if !ok {

@@ -31,7 +31,7 @@ func DefaultMethods() []MethodFactory {
 // Methods is DefaultMethods with the judge built from judge (e.g. to compare priors).
 func Methods(judge stats.CountTestConfig) []MethodFactory {
 	return []MethodFactory{
-		{Name: "sequential", New: func() (Method, error) { return newSequential(judge) }},
+		{Name: "sequential", New: func() (Method, error) { return newSequential(judge, 0) }},
 		{Name: "threshold", New: func() (Method, error) { return &thresholdRule{limit: 0.05, failureLimit: 3}, nil }},
 		{Name: "ztest", New: func() (Method, error) { return &peekedZTest{z: 1.6448536269514722}, nil }},
 	}
@@ -41,17 +41,29 @@ func Methods(judge stats.CountTestConfig) []MethodFactory {
 // production), fed each second's error counts with that second's request counts as shares,
 // exactly as the builtin provider feeds it from the gateway's per-revision windows.
 type sequential struct {
-	test   *stats.CountTest
-	counts [2]int64
-	shares [2]float64
+	test *stats.CountTest
+	// configuredShare, when > 0, replaces the realised request split by the configured
+	// canary weight (valid only when every request is routed independently at that weight).
+	configuredShare float64
+	counts          [2]int64
+	shares          [2]float64
 }
 
-func newSequential(cfg stats.CountTestConfig) (*sequential, error) {
+func newSequential(cfg stats.CountTestConfig, configuredShare float64) (*sequential, error) {
 	t, err := stats.NewCountTest(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &sequential{test: t}, nil
+	return &sequential{test: t, configuredShare: configuredShare}, nil
+}
+
+// ConfiguredShareJudge is the judge fed the configured canary weight as its share instead of
+// each window's realised request split, named "sequential-configured-share": a comparison
+// for docs, not what the builtin provider does.
+func ConfiguredShareJudge(judge stats.CountTestConfig, canaryShare float64) MethodFactory {
+	return MethodFactory{Name: "sequential-configured-share", New: func() (Method, error) {
+		return newSequential(judge, canaryShare)
+	}}
 }
 
 func (s *sequential) Observe(_ int, w Window) (bool, error) {
@@ -60,6 +72,9 @@ func (s *sequential) Observe(_ int, w Window) (bool, error) {
 	}
 	s.counts = [2]int64{w.CanaryErrors, w.StableErrors}
 	s.shares = [2]float64{float64(w.CanaryRequests), float64(w.StableRequests)}
+	if s.configuredShare > 0 {
+		s.shares = [2]float64{s.configuredShare, 1 - s.configuredShare}
+	}
 	if err := s.test.Update(s.counts[:], s.shares[:]); err != nil {
 		return false, err
 	}
