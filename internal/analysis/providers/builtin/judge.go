@@ -1,0 +1,272 @@
+package builtin
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/shipsafe/shipsafe/internal/analysis"
+	"github.com/shipsafe/shipsafe/internal/gateway"
+	"github.com/shipsafe/shipsafe/internal/stats"
+)
+
+// The judges are anytime-valid sequential tests of "the canary is worse than the
+// baseline". The provider keeps no state: every measurement replays the run's data from
+// its start as a sequence of slices (Options.Step wide) into a fresh test, so a verdict
+// extends the previous one, survives restarts, and may be taken as often as wanted. The
+// verdict's value is 1 (canary worse), 0 (no evidence yet) or NaN (not enough data), so a
+// template says `failureCondition: result == 1`.
+
+// slice is what one arm did in one time slice.
+type slice struct {
+	requests, errors uint64
+	latency          []uint64
+	mirror           gateway.MirrorStats
+}
+
+func sliceOf(s gateway.RevisionSnapshot) slice {
+	return slice{
+		requests: s.Requests,
+		errors:   s.StatusClass[5] + s.StatusClass[0],
+		latency:  append([]uint64(nil), s.Latency.Counts...),
+		mirror:   s.Mirror,
+	}
+}
+
+// minus is a − b for cumulative slices (a starts earlier, so it holds b).
+func (a slice) minus(b slice) slice {
+	out := slice{requests: a.requests - b.requests, errors: a.errors - b.errors, latency: make([]uint64, len(a.latency))}
+	for i := range a.latency {
+		if i < len(b.latency) {
+			out.latency[i] = a.latency[i] - b.latency[i]
+		}
+	}
+	am, bm := a.mirror, b.mirror
+	out.mirror = gateway.MirrorStats{
+		Compared: am.Compared - bm.Compared, Agreed: am.Agreed - bm.Agreed, Disagreed: am.Disagreed - bm.Disagreed,
+		ServedRightMirrorWrong: am.ServedRightMirrorWrong - bm.ServedRightMirrorWrong,
+		ServedWrongMirrorRight: am.ServedWrongMirrorRight - bm.ServedWrongMirrorRight,
+		BothRight:              am.BothRight - bm.BothRight, BothWrong: am.BothWrong - bm.BothWrong,
+	}
+	return out
+}
+
+func (s slice) answered() uint64 {
+	var n uint64
+	for _, c := range s.latency {
+		n += c
+	}
+	return n
+}
+
+// series returns the per-slice counts of revision from r.since to now, oldest first, by
+// differencing cumulative snapshots (Snapshot only sums "since t until now").
+func (p *Provider) series(r *request, revision string) []slice {
+	var bounds []time.Time
+	for t := r.since; !t.After(r.now); t = t.Add(p.opts.Step) {
+		bounds = append(bounds, t)
+	}
+	cum := make([]slice, len(bounds))
+	for i, b := range bounds {
+		cum[i] = sliceOf(p.opts.Source.Snapshot(r.service, revision, b))
+	}
+	out := make([]slice, len(bounds))
+	for i := range bounds {
+		if i+1 < len(bounds) {
+			out[i] = cum[i].minus(cum[i+1])
+		} else {
+			out[i] = cum[i]
+		}
+	}
+	return out
+}
+
+func (r *request) alpha() (float64, error) {
+	a, err := r.floatParam("alpha", stats.DefaultAlpha)
+	if err != nil {
+		return 0, err
+	}
+	if !(a > 0 && a < 1) {
+		return 0, fmt.Errorf("%s.params.alpha: must be between 0 and 1 (exclusive), got %v", r.field, a)
+	}
+	return a, nil
+}
+
+func verdict(v stats.Verdict, extra map[string]string) analysis.Measurement {
+	meta := map[string]string{
+		"outcome":     v.Outcome.String(),
+		"pValue":      fmtF(v.PValue),
+		"bayesFactor": fmtF(v.BayesFactor),
+		"estimate":    fmtF(v.Estimate),
+		"samples":     strconv.FormatInt(v.Samples, 10),
+		"reason":      v.Reason,
+	}
+	for k, val := range extra {
+		meta[k] = val
+	}
+	return analysis.Measurement{Value: v.Value, Metadata: meta}
+}
+
+// judgeErrors: Lindon & Malek's count test on errors (5xx or no answer), canary vs
+// baseline, with each slice's request counts as the traffic shares.
+func judgeErrors(p *Provider, r *request) (analysis.Measurement, error) {
+	alpha, err := r.alpha()
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	test, err := stats.NewCanaryErrorTest(alpha)
+	if err != nil {
+		return analysis.Measurement{}, fmt.Errorf("%s: %w", r.field, err)
+	}
+	canary, base := p.series(r, r.revision), p.series(r, r.baseline)
+	var cr, sr uint64
+	for i := range canary {
+		c, s := canary[i], base[i]
+		if c.requests == 0 || s.requests == 0 {
+			continue // no comparison possible in this slice; its events are not evidence
+		}
+		cr, sr = cr+c.requests, sr+s.requests
+		if err := test.Update([]int64{int64(c.errors), int64(s.errors)}, []float64{float64(c.requests), float64(s.requests)}); err != nil {
+			return analysis.Measurement{}, fmt.Errorf("%s: slice %d: %w", r.field, i, err)
+		}
+	}
+	return verdict(test.Verdict(), map[string]string{"canaryRequests": u(cr), "baselineRequests": u(sr)}), nil
+}
+
+// judgeLatency: slow-request counts. A request is slow when it lands above the histogram
+// bound at the baseline's running quantile (params.quantile, default 0.9), fixed from the
+// baseline's earlier slices before a slice is looked at; slow counts feed the count test
+// with answered requests as shares. No slice is tested until the baseline has
+// params.warmup answered requests (default 200).
+func judgeLatency(p *Provider, r *request) (analysis.Measurement, error) {
+	alpha, err := r.alpha()
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	q, err := r.floatParam("quantile", 0.9)
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	if !(q > 0 && q < 1) {
+		return analysis.Measurement{}, fmt.Errorf("%s.params.quantile: must be between 0 and 1 (exclusive), got %v", r.field, q)
+	}
+	warmup, err := r.minCount("warmup", 200)
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	test, err := stats.NewCanaryErrorTest(alpha)
+	if err != nil {
+		return analysis.Measurement{}, fmt.Errorf("%s: %w", r.field, err)
+	}
+	bounds := gateway.LatencyBounds()
+	canary, base := p.series(r, r.revision), p.series(r, r.baseline)
+	var seen gateway.LatencyHistogram
+	seen.Bounds = bounds
+	seen.Counts = make([]uint64, len(bounds)+1)
+	threshold := math.NaN()
+	for i := range canary {
+		c, s := canary[i], base[i]
+		if seen.Total() >= warmup && c.answered() > 0 && s.answered() > 0 {
+			j := boundIndex(bounds, seen.Quantile(q))
+			threshold = bounds[j] * 1000
+			cs, ss := sumFrom(c.latency, j+1), sumFrom(s.latency, j+1)
+			if err := test.Update([]int64{int64(cs), int64(ss)}, []float64{float64(c.answered()), float64(s.answered())}); err != nil {
+				return analysis.Measurement{}, fmt.Errorf("%s: slice %d: %w", r.field, i, err)
+			}
+		}
+		for k, n := range s.latency {
+			seen.Counts[k] += n
+		}
+	}
+	v := test.Verdict()
+	if math.IsNaN(threshold) {
+		v = stats.Verdict{Outcome: stats.OutcomeInsufficient, Value: math.NaN(), BayesFactor: 1, PValue: 1, Estimate: math.NaN(),
+			Samples: int64(seen.Total()), Reason: fmt.Sprintf("baseline has %d answered requests, need %d before testing", seen.Total(), warmup)}
+	}
+	return verdict(v, map[string]string{"slowThresholdMs": fmtF(threshold), "quantile": fmtF(q)}), nil
+}
+
+// boundIndex is the index of the first histogram bound at or above v (the last bound
+// when v is beyond all).
+func boundIndex(bounds []float64, v float64) int {
+	for i, b := range bounds {
+		if b >= v {
+			return i
+		}
+	}
+	return len(bounds) - 1
+}
+
+func sumFrom(counts []uint64, from int) uint64 {
+	var n uint64
+	for i := from; i < len(counts); i++ {
+		n += counts[i]
+	}
+	return n
+}
+
+// judgeAccuracy: sequential McNemar on shadow pairs with ground truth. Only requests the
+// canary answered as the mirror target of the serving baseline and whose label arrived
+// count; discordant pairs carry the evidence.
+func judgeAccuracy(p *Provider, r *request) (analysis.Measurement, error) {
+	alpha, err := r.alpha()
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	minPairs, err := r.minCount("minPairs", 1)
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	test, err := stats.NewMcNemarTest(stats.McNemarConfig{Alpha: alpha, MinPairs: int64(max(minPairs, 1))})
+	if err != nil {
+		return analysis.Measurement{}, fmt.Errorf("%s: %w", r.field, err)
+	}
+	for i, s := range p.series(r, r.revision) {
+		m := s.mirror
+		pc := stats.PairCounts{BothRight: int64(m.BothRight), StableOnlyRight: int64(m.ServedRightMirrorWrong),
+			CanaryOnlyRight: int64(m.ServedWrongMirrorRight), BothWrong: int64(m.BothWrong)}
+		if pc == (stats.PairCounts{}) {
+			continue
+		}
+		if err := test.Update(pc); err != nil {
+			return analysis.Measurement{}, fmt.Errorf("%s: slice %d: %w", r.field, i, err)
+		}
+	}
+	return verdict(test.Verdict(), nil), nil
+}
+
+// judgeLatencyMannWhitney is the Kayenta-style comparison: the per-slice latency quantile
+// (params.quantile, default 0.99) of canary and baseline, compared with a one-sided
+// Mann-Whitney U test. It is a fixed-sample test: use it at the end of a run (count: 1
+// with an initialDelay), not peeked at repeatedly.
+func judgeLatencyMannWhitney(p *Provider, r *request) (analysis.Measurement, error) {
+	alpha, err := r.alpha()
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	q, err := r.quantileParam(-1)
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	minReq, err := r.minCount("minRequests", 10)
+	if err != nil {
+		return analysis.Measurement{}, err
+	}
+	bounds := gateway.LatencyBounds()
+	canary, base := p.series(r, r.revision), p.series(r, r.baseline)
+	var cq, sq []float64
+	for i := range canary {
+		c, s := canary[i], base[i]
+		if c.answered() < max(minReq, 1) || s.answered() < max(minReq, 1) {
+			continue
+		}
+		cq = append(cq, gateway.LatencyHistogram{Bounds: bounds, Counts: c.latency}.Quantile(q)*1000)
+		sq = append(sq, gateway.LatencyHistogram{Bounds: bounds, Counts: s.latency}.Quantile(q)*1000)
+	}
+	return verdict(stats.MannWhitneyVerdict(cq, sq, true, alpha), map[string]string{"intervals": strconv.Itoa(len(cq)), "quantile": fmtF(q)}), nil
+}
+
+func statsPSI(expected, actual []float64) (float64, error) {
+	return stats.PSIFromCounts(expected, actual)
+}
