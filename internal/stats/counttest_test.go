@@ -82,7 +82,7 @@ func TestCountTestBatchingAndShareScaleInvariance(t *testing.T) {
 // Property: under the null (events fall in arms by traffic share, shares changing over time)
 // the chance that the test ever rejects in a long, bounded stream stays below alpha.
 func TestCountTestAAFalseRejectionBelowAlpha(t *testing.T) {
-	const alpha, runs, events = 0.05, 400, 1500
+	const alpha, runs, events = 0.05, 300, 1000
 	for _, twoSided := range []bool{false, true} {
 		rng := rand.New(rand.NewPCG(42, 7))
 		rejected := 0

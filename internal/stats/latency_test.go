@@ -16,7 +16,7 @@ func lognormalWindow(rng *rand.Rand, n int, med float64) []float64 {
 }
 
 func TestSlowRequestTestAAAndRegression(t *testing.T) {
-	const alpha, runs = 0.05, 200
+	const alpha, runs = 0.05, 150
 	rng := rand.New(rand.NewPCG(5, 6))
 	falseRejects := 0
 	for range runs {
