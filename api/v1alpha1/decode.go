@@ -37,6 +37,8 @@ type Object struct {
 
 	// lines maps dotted field paths to the line they appear on.
 	lines map[string]int
+	// partial marks an object decoded after dropping fields that had errors.
+	partial bool
 }
 
 // Name is the object's metadata.name.
@@ -118,11 +120,25 @@ func DecodeWithLimits(data []byte, limits Limits) ([]Object, error) {
 // Documents claiming an argoproj.io or shipsafe.dev apiVersion, or one of shipsafe's kinds,
 // are never skipped: a typo there is an error.
 func DecodeAll(data []byte, limits Limits) (objs []Object, skipped ErrorList, err error) {
+	all, skipped, errs := decodeAll(data, limits)
+	for _, o := range all {
+		if !o.partial {
+			objs = append(objs, o)
+		}
+	}
+	if len(errs) > 0 {
+		return objs, skipped, errs
+	}
+	return objs, skipped, nil
+}
+
+// decodeAll returns every object, including partial ones (decoded after pruning fields with
+// errors), so LoadPath can validate them too.
+func decodeAll(data []byte, limits Limits) (objs []Object, skipped, errs ErrorList) {
 	if len(data) > limits.MaxBytes {
 		return nil, nil, ErrorList{{Field: field.Forbidden(nil,
 			fmt.Sprintf("file is %d bytes, more than the limit of %d bytes", len(data), limits.MaxBytes))}}
 	}
-	var errs ErrorList
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for idx := 0; ; idx++ {
 		if idx >= limits.MaxDocuments {
@@ -156,10 +172,7 @@ func DecodeAll(data []byte, limits Limits) (objs []Object, skipped ErrorList, er
 	if len(objs) == 0 && len(errs) == 0 && len(skipped) == 0 {
 		errs = append(errs, &Error{Field: field.Forbidden(nil, "the file contains no documents")})
 	}
-	if len(errs) > 0 {
-		return objs, skipped, errs
-	}
-	return objs, skipped, nil
+	return objs, skipped, errs
 }
 
 // decodeNode guards the YAML parser: a panic inside it becomes an error.
@@ -227,31 +240,31 @@ func decodeDocument(node *yaml.Node, idx int, limits Limits) (*Object, ErrorList
 		}
 		return nil, errs
 	}
+	// The checker prunes what it rejects, so the rest decodes and the caller can still
+	// validate it (obj.partial) and report every problem in one pass.
 	sc := &schemaChecker{maxErrs: 100}
 	sc.check(m, reflect.TypeOf(target).Elem(), nil)
-	if len(sc.errs) > 0 {
-		errs := fail(sc.errs...)
-		for _, e := range errs {
-			e.Name = name
-		}
-		return nil, errs
+	errs := fail(sc.errs...)
+	for _, e := range errs {
+		e.Name = name
 	}
+	obj.partial = len(errs) > 0
 	raw, err := json.Marshal(m)
 	if err == nil {
 		err = json.Unmarshal(raw, target)
 	}
 	if err != nil {
-		return nil, fail(field.Invalid(nil, nil, "cannot decode: "+err.Error()))
+		return nil, append(errs, fail(field.Invalid(nil, nil, "cannot decode: "+err.Error()))...)
 	}
 	if convert != nil {
 		if fe := convert(obj, target); len(fe) > 0 {
-			errs := fail(fe...)
-			for _, e := range errs {
+			convErrs := fail(fe...)
+			for _, e := range convErrs {
 				e.Name = name
 			}
-			return nil, errs
+			return nil, append(errs, convErrs...)
 		}
-		return obj, nil
+		return obj, errs
 	}
 	switch t := target.(type) {
 	case *Rollout:
@@ -263,7 +276,7 @@ func decodeDocument(node *yaml.Node, idx int, limits Limits) (*Object, ErrorList
 	case *AnalysisRun:
 		obj.AnalysisRun = t
 	}
-	return obj, nil
+	return obj, errs
 }
 
 // targetFor picks the Go type for an apiVersion and kind.

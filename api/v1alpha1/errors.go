@@ -99,6 +99,9 @@ func formatValue(v any) string {
 	if v == nil {
 		return "null"
 	}
+	if d, ok := v.(description); ok {
+		return string(d)
+	}
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {

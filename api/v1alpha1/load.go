@@ -33,7 +33,10 @@ func LoadPath(path string, stdin io.Reader) (LoadResult, error) {
 		return res, err
 	}
 	res.Files = files
-	var errs ErrorList
+	var (
+		errs ErrorList
+		all  []Object
+	)
 	limits := DefaultLimits()
 	for _, f := range files {
 		data, err := readLimited(f, stdin, limits.MaxBytes)
@@ -41,30 +44,30 @@ func LoadPath(path string, stdin io.Reader) (LoadResult, error) {
 			errs = append(errs, &Error{Source: f, Field: field.Invalid(nil, nil, err.Error())})
 			continue
 		}
-		objs, skipped, err := DecodeAll(data, limits)
+		objs, skipped, decodeErrs := decodeAll(data, limits)
 		for i := range objs {
 			objs[i].Source = f
 		}
 		for _, s := range skipped {
 			s.Source = f
 		}
-		res.Skipped = append(res.Skipped, skipped...)
-		res.Objects = append(res.Objects, objs...)
-		var list ErrorList
-		if errors.As(err, &list) {
-			for _, e := range list {
-				e.Source = f
-			}
-			errs = append(errs, list...)
-		} else if err != nil {
-			errs = append(errs, &Error{Source: f, Field: field.Invalid(nil, nil, err.Error())})
+		for _, e := range decodeErrs {
+			e.Source = f
 		}
+		res.Skipped = append(res.Skipped, skipped...)
+		all = append(all, objs...)
+		errs = append(errs, decodeErrs...)
 	}
-	warnings, err := Validate(res.Objects)
+	warnings, err := Validate(all)
 	res.Warnings = warnings
 	var list ErrorList
 	if errors.As(err, &list) {
-		errs = append(errs, list...)
+		errs = append(errs, withoutEchoes(list, errs)...)
+	}
+	for _, o := range all {
+		if !o.partial {
+			res.Objects = append(res.Objects, o)
+		}
 	}
 	sortErrors(errs)
 	if len(errs) > 0 {
@@ -133,4 +136,34 @@ func readLimited(path string, stdin io.Reader, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("file is more than the limit of %d bytes", limit)
 	}
 	return data, nil
+}
+
+// withoutEchoes drops validation errors of partially decoded objects at (or under) a path
+// that already has a decoding error: "spec.replicas: must be an integer" needs no second
+// "spec.replicas: is required".
+func withoutEchoes(validation, decoding ErrorList) ErrorList {
+	bad := map[string][]string{}
+	for _, e := range decoding {
+		key := fmt.Sprintf("%s#%d", e.Source, e.Document)
+		bad[key] = append(bad[key], e.Field.Field)
+	}
+	var out ErrorList
+	for _, e := range validation {
+		echo := false
+		for _, p := range bad[fmt.Sprintf("%s#%d", e.Source, e.Document)] {
+			f := e.Field.Field
+			under := f == p || strings.HasPrefix(f, p+".") || strings.HasPrefix(f, p+"[")
+			// "is required" at a parent of a dropped field is the same problem again.
+			parentRequired := e.Field.Type == field.ErrorTypeRequired && f != "" &&
+				(strings.HasPrefix(p, f+".") || strings.HasPrefix(p, f+"["))
+			if under || parentRequired {
+				echo = true
+				break
+			}
+		}
+		if !echo {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -75,15 +76,19 @@ func renameRolling(list field.ErrorList) field.ErrorList {
 	return list
 }
 
-// Parse decodes, validates and defaults a file: the one call a loader needs. Objects are
-// returned only when the whole file is valid.
+// Parse decodes, validates and defaults a file: the one call a loader needs. Every problem
+// (decoding and rules) is reported in one pass as an ErrorList; objects are returned only
+// when the whole file is valid. Documents of other kinds (Services, ...) are ignored.
 func Parse(data []byte) ([]Object, error) {
-	objs, err := Decode(data)
-	if err != nil {
-		return nil, err
+	objs, _, errs := decodeAll(data, DefaultLimits())
+	_, err := Validate(objs)
+	var list ErrorList
+	if errors.As(err, &list) {
+		errs = append(errs, withoutEchoes(list, errs)...)
 	}
-	if _, err := Validate(objs); err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		sortErrors(errs)
+		return nil, errs
 	}
 	objs = resolveWorkloadRefs(objs)
 	for i := range objs {

@@ -332,6 +332,8 @@ func needsServices(c *CanaryStrategy) bool {
 		len(tr.AppMesh) > 0 || len(tr.Traefik) > 0 || len(tr.Apisix) > 0 || len(tr.Plugins) > 0
 }
 
+// oneLine keeps the first line of a multi-line message (expr appends a caret diagram).
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	first, _, _ := strings.Cut(s, "\n")
+	return strings.Join(strings.Fields(first), " ")
 }

@@ -44,7 +44,7 @@ spec:
       - setMirrorRoute: {name: mirror, percentage: 50, match: [{path: {prefix: /v2}}]}
       - setCanaryScale: {weight: 20}
       - pause: {analysis: {successCondition: "result >= 0.9"}}
-      - analysis: {templates: [{templateName: errors}]}
+      - analysis: {templates: [{templateName: errors}], args: [{name: service, value: web}]}
       - experiment: {templates: [{name: c, specRef: canary}]}
       - setWeight: 100
   rollbackTriggers:
