@@ -67,6 +67,14 @@ func (r *reconciler) resolveArgs(args []AnalysisArg) []AnalysisArg {
 	return out
 }
 
+// verdictOf describes a finished run for messages: "name Failed" plus its message, if any.
+func verdictOf(run AnalysisState) string {
+	if run.Message == "" {
+		return run.Name + " " + string(run.Phase)
+	}
+	return fmt.Sprintf("%s %s: %s", run.Name, run.Phase, run.Message)
+}
+
 func runStatus(a AnalysisState) *AnalysisRunStatus {
 	return &AnalysisRunStatus{Name: a.Name, Status: a.Phase, Message: a.Message}
 }
@@ -84,7 +92,7 @@ func (r *reconciler) backgroundAnalysisVerdict() {
 	r.st.Canary.CurrentBackgroundAnalysisRunStatus = runStatus(run)
 	switch {
 	case failed(run.Phase):
-		r.abort("AnalysisRunFailed", fmt.Sprintf("background analysis %s %s: %s", run.Name, run.Phase, run.Message))
+		r.abort("AnalysisRunFailed", "background analysis "+verdictOf(run))
 	case run.Phase == AnalysisInconclusive && !r.st.hasPause(PauseInconclusive):
 		r.st.pauseSince(PauseInconclusive, r.now)
 		r.event(EventWarning, "AnalysisInconclusive", "background analysis %s inconclusive: paused until promoted", run.Name)
@@ -117,7 +125,7 @@ func (r *reconciler) stepAnalysisDone(idx int, spec *AnalysisSpec) bool {
 		r.wantRuns = r.wantRuns[:len(r.wantRuns)-1]
 		return true
 	case failed(run.Phase):
-		r.abort("AnalysisRunFailed", fmt.Sprintf("step %d analysis %s %s: %s", idx+1, run.Name, run.Phase, run.Message))
+		r.abort("AnalysisRunFailed", fmt.Sprintf("step %d analysis %s", idx+1, verdictOf(run)))
 	case run.Phase == AnalysisInconclusive:
 		if !r.st.hasPause(PauseInconclusive) {
 			r.event(EventWarning, "AnalysisInconclusive", "step %d analysis %s inconclusive: paused until promoted", idx+1, run.Name)
@@ -137,7 +145,7 @@ func (r *reconciler) pauseConditionMet(idx int, pa *PauseAnalysis) bool {
 		return false // no run started yet (the background run may start at a later step)
 	}
 	if failed(run.Phase) {
-		r.abort("AnalysisRunFailed", fmt.Sprintf("analysis %s %s while paused at step %d: %s", run.Name, run.Phase, idx+1, run.Message))
+		r.abort("AnalysisRunFailed", fmt.Sprintf("analysis %s while paused at step %d", verdictOf(run), idx+1))
 		return false
 	}
 	met, err := EvalCondition(pa.SuccessCondition, pa.MetricName, run.Latest)

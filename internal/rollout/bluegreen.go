@@ -1,7 +1,6 @@
 package rollout
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -83,7 +82,7 @@ func (r *reconciler) prePromotionPassed(b *BlueGreenStrategy) bool {
 		r.wantRuns = r.wantRuns[:len(r.wantRuns)-1]
 		return true
 	case failed(run.Phase):
-		r.abort("AnalysisRunFailed", fmt.Sprintf("pre-promotion analysis %s %s: %s", run.Name, run.Phase, run.Message))
+		r.abort("AnalysisRunFailed", "pre-promotion analysis "+verdictOf(run))
 	case run.Phase == AnalysisInconclusive:
 		r.st.pauseSince(PauseInconclusive, r.now)
 	}
@@ -143,7 +142,7 @@ func (r *reconciler) blueGreenSwitched(b *BlueGreenStrategy) {
 			r.st.BlueGreen.PostPromotionAnalysisRunStatus = runStatus(run)
 			switch {
 			case failed(run.Phase):
-				r.abort("AnalysisRunFailed", fmt.Sprintf("post-promotion analysis %s %s: %s", run.Name, run.Phase, run.Message))
+				r.abort("AnalysisRunFailed", "post-promotion analysis "+verdictOf(run))
 				r.wantRuns = r.wantRuns[:len(r.wantRuns)-1]
 				r.blueGreenAborted()
 				return

@@ -196,7 +196,10 @@ func (r *reconciler) canaryAtStep() {
 		pending = replay(steps, idx+1) // scale up ahead of the traffic shift
 	}
 	if cut, ok := r.stagedCut(); ok {
-		applied.weight, pending.weight = min(applied.weight, cut), min(pending.weight, cut)
+		applied.weight = min(applied.weight, cut)
+		if !r.router { // without a router traffic can only be cut by replicas
+			pending.weight = min(pending.weight, cut)
+		}
 	}
 	cur, stable := r.st.CurrentPodHash, r.st.StableRS
 	if r.router {

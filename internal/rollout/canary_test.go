@@ -141,7 +141,7 @@ func TestPauseUntilAnalysisCondition(t *testing.T) {
 	cond := rollout.CanaryStep{Pause: &rollout.PauseStep{Analysis: &rollout.PauseAnalysis{SuccessCondition: "result >= 0.9", MetricName: "accuracy"}}}
 	spec := canarySpec("v1", 2, weight(50), cond, weight(100))
 	spec.Canary.Analysis = &rollout.BackgroundAnalysis{AnalysisSpec: *analysis("accuracy")}
-	b := sim.Behaviour{Router: true, AnalysisTakes: time.Hour, Metrics: map[string]any{"accuracy": 0.7}}
+	b := sim.Behaviour{Router: true, AnalysisTakes: 10 * time.Minute, Metrics: map[string]any{"accuracy": 0.7}}
 	w := deployed(t, b, spec)
 	spec.TemplateHash = "v2"
 	res := drive(t, w, spec, time.Minute, stepIs(1))

@@ -29,7 +29,7 @@ func (r *reconciler) applyRollback() {
 		nrb.Until = r.now.Add(cmp.Or(max(req.ObserveFor, 0), defaultStagedObserve))
 		r.st.Rollback = nrb
 		r.after(nrb.Until.Sub(r.now))
-		r.event(EventWarning, "RollbackStaged", "%s: %s cut from %d%% to %d%% until %s", msg, r.st.CurrentPodHash, cur, cur/2, nrb.Until.Format(time.RFC3339))
+		r.event(EventWarning, "RollbackStaged", "%s: %s cut from %d%% to %d%%, observing for %s", msg, r.st.CurrentPodHash, cur, cur/2, nrb.Until.Sub(r.now))
 	case RollbackCanary:
 		r.st.Rollback = nrb
 		r.st.pauseSince(PauseRollbackCanary, r.now)

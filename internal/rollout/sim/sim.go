@@ -86,7 +86,11 @@ func (w *World) Observe() rollout.Observation {
 	}
 	for _, name := range w.order {
 		r := w.runs[name]
-		obs.Analysis = append(obs.Analysis, rollout.AnalysisState{Name: name, Phase: r.phase, Latest: w.B.Metrics})
+		a := rollout.AnalysisState{Name: name, Phase: r.phase}
+		if w.Now.Sub(r.started) >= w.B.AnalysisTakes { // the first measurement lands after AnalysisTakes
+			a.Latest = w.B.Metrics
+		}
+		obs.Analysis = append(obs.Analysis, a)
 	}
 	return obs
 }
