@@ -56,3 +56,18 @@ func BenchmarkMcNemarTestUpdate(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkRateRatioCSUpdate(b *testing.B) {
+	cs, err := NewRateRatioCS(0, 0.25, 16, 25)
+	if err != nil {
+		b.Fatal(err)
+	}
+	counts := [][]int64{{0, 1}, {0, 0}, {1, 0}, {0, 2}}
+	shares := []float64{5, 95}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := cs.Update(counts[i%4], shares); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
