@@ -73,6 +73,7 @@ func Reconcile(spec Spec, status Status, obs Observation, now time.Time) Result 
 		return r.holdInvalid(err)
 	}
 	r.st.Blocked = ""
+	r.normalize()
 	r.syncRevision()
 	r.applyCommands()
 	r.applyRollback()
@@ -238,6 +239,14 @@ func (r *reconciler) syncRevision() {
 			r.demote(prev, r.replacedDelay())
 		}
 		r.event(EventNormal, "RolloutUpdated", "new revision %s: rolling out from step 0 (stable %s)", h, r.st.StableRS)
+	}
+}
+
+// normalize repairs a stored status that cannot be right for this spec (edited by hand, or
+// written for other steps): the step index is clamped to the steps that exist.
+func (r *reconciler) normalize() {
+	if i := r.st.CurrentStepIndex; i != nil {
+		r.st.setStepIndex(min(max(*i, 0), int32(r.stepCount())))
 	}
 }
 
