@@ -66,6 +66,11 @@ const DefaultAlpha = 0.01
 // martingale because each segment's prior depends only on earlier data. With constant shares
 // the test is exactly the published one.
 //
+// One-sided (the default) collapses the arms to WorseArm vs the rest and restricts the Beta
+// mixture to "WorseArm gets more than its share" (a truncated prior: the segment factor is
+// multiplied by posterior over prior tail mass), so evidence that the canary is better never
+// counts towards a rollback.
+//
 // Update does not allocate. A CountTest is not safe for concurrent use.
 type CountTest struct {
 	cfg  CountTestConfig
