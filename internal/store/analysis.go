@@ -106,24 +106,8 @@ func (s *Store) GetAnalysisRun(ctx context.Context, name string) (AnalysisRun, e
 
 // ListAnalysisRuns returns the runs of rollout (all when empty), oldest first.
 func (s *Store) ListAnalysisRuns(ctx context.Context, rollout string) ([]AnalysisRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+analysisRunColumns+` FROM analysis_runs
+	return queryAll(ctx, s.db, "list analysis runs", scanAnalysisRun, `SELECT `+analysisRunColumns+` FROM analysis_runs
 WHERE (? = '' OR rollout = ?) ORDER BY COALESCE(started_at, updated_at), name`, rollout, rollout)
-	if err != nil {
-		return nil, fmt.Errorf("list analysis runs: %w", err)
-	}
-	defer rows.Close()
-	var out []AnalysisRun
-	for rows.Next() {
-		r, err := scanAnalysisRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list analysis runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list analysis runs: %w", err)
-	}
-	return out, nil
 }
 
 func scanAnalysisRun(row scanner) (AnalysisRun, error) {
@@ -140,25 +124,17 @@ func scanAnalysisRun(row scanner) (AnalysisRun, error) {
 
 // ListMeasurements returns every measurement of run in the order they were added.
 func (s *Store) ListMeasurements(ctx context.Context, run string) ([]Measurement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, run, metric, phase, value, message, started_at, finished_at, data
-FROM measurements WHERE run = ? ORDER BY id`, run)
-	if err != nil {
-		return nil, fmt.Errorf("list measurements of run %q: %w", run, err)
+	return queryAll(ctx, s.db, fmt.Sprintf("list measurements of run %q", run), scanMeasurement,
+		`SELECT id, run, metric, phase, value, message, started_at, finished_at, data FROM measurements WHERE run = ? ORDER BY id`, run)
+}
+
+func scanMeasurement(row scanner) (Measurement, error) {
+	var m Measurement
+	var started, finished sql.NullInt64
+	var data sql.NullString
+	if err := row.Scan(&m.ID, &m.Run, &m.Metric, &m.Phase, &m.Value, &m.Message, &started, &finished, &data); err != nil {
+		return Measurement{}, err
 	}
-	defer rows.Close()
-	var out []Measurement
-	for rows.Next() {
-		var m Measurement
-		var started, finished sql.NullInt64
-		var data sql.NullString
-		if err := rows.Scan(&m.ID, &m.Run, &m.Metric, &m.Phase, &m.Value, &m.Message, &started, &finished, &data); err != nil {
-			return nil, fmt.Errorf("list measurements of run %q: %w", run, err)
-		}
-		m.StartedAt, m.FinishedAt, m.Data = fromNanos(started), fromNanos(finished), fromJSON(data)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list measurements of run %q: %w", run, err)
-	}
-	return out, nil
+	m.StartedAt, m.FinishedAt, m.Data = fromNanos(started), fromNanos(finished), fromJSON(data)
+	return m, nil
 }

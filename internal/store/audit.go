@@ -64,26 +64,18 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Time.UnixNano(), e.Actor, e.Action, e.Target, e
 
 // ListAudit returns the entries q selects, oldest first.
 func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, action, target, revision, model_digest, detail FROM audit
-WHERE id > ? AND (? = '' OR target = ?) AND (? = '' OR actor = ?) ORDER BY id LIMIT ?`,
+	return queryAll(ctx, s.db, "list audit", scanAudit, `SELECT id, time, actor, action, target, revision, model_digest, detail
+FROM audit WHERE id > ? AND (? = '' OR target = ?) AND (? = '' OR actor = ?) ORDER BY id LIMIT ?`,
 		q.SinceID, q.Target, q.Target, q.Actor, q.Actor, limitOrAll(q.Limit))
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
+}
+
+func scanAudit(row scanner) (AuditEntry, error) {
+	var e AuditEntry
+	var t sql.NullInt64
+	var detail sql.NullString
+	if err := row.Scan(&e.ID, &t, &e.Actor, &e.Action, &e.Target, &e.Revision, &e.ModelDigest, &detail); err != nil {
+		return AuditEntry{}, err
 	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var t sql.NullInt64
-		var detail sql.NullString
-		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.Action, &e.Target, &e.Revision, &e.ModelDigest, &detail); err != nil {
-			return nil, fmt.Errorf("list audit: %w", err)
-		}
-		e.Time, e.Detail = fromNanos(t), fromJSON(detail)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	return out, nil
+	e.Time, e.Detail = fromNanos(t), fromJSON(detail)
+	return e, nil
 }

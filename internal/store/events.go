@@ -87,27 +87,19 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Rollout, e.Time.UnixNano(), e.Type, e.Reason, e
 
 // ListEvents returns the events q selects, oldest first.
 func (s *Store) ListEvents(ctx context.Context, q EventQuery) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, rollout, time, type, reason, message, revision, data FROM events
-WHERE id > ? AND (? = '' OR rollout = ?) ORDER BY id LIMIT ?`, q.SinceID, q.Rollout, q.Rollout, limitOrAll(q.Limit))
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
+	return queryAll(ctx, s.db, "list events", scanEvent, `SELECT id, rollout, time, type, reason, message, revision, data
+FROM events WHERE id > ? AND (? = '' OR rollout = ?) ORDER BY id LIMIT ?`, q.SinceID, q.Rollout, q.Rollout, limitOrAll(q.Limit))
+}
+
+func scanEvent(row scanner) (Event, error) {
+	var e Event
+	var t sql.NullInt64
+	var data sql.NullString
+	if err := row.Scan(&e.ID, &e.Rollout, &t, &e.Type, &e.Reason, &e.Message, &e.Revision, &data); err != nil {
+		return Event{}, err
 	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var t sql.NullInt64
-		var data sql.NullString
-		if err := rows.Scan(&e.ID, &e.Rollout, &t, &e.Type, &e.Reason, &e.Message, &e.Revision, &data); err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
-		}
-		e.Time, e.Data = fromNanos(t), fromJSON(data)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return out, nil
+	e.Time, e.Data = fromNanos(t), fromJSON(data)
+	return e, nil
 }
 
 // LastEventID returns the highest event ID (0 when none): a stream that starts "now"

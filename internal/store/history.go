@@ -79,27 +79,19 @@ started_at = ?, ended_at = ?, outcome = ?, requests_served = ?, errors = ?, deta
 // ListHistory returns the deployments of rollout (all when empty), newest first, at
 // most limit (all when 0).
 func (s *Store) ListHistory(ctx context.Context, rollout string, limit int) ([]HistoryEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, rollout, revision, model_digest, strategy, started_at, ended_at,
-outcome, requests_served, errors, detail FROM history WHERE (? = '' OR rollout = ?)
+	return queryAll(ctx, s.db, "list history", scanHistory, `SELECT id, rollout, revision, model_digest, strategy, started_at,
+ended_at, outcome, requests_served, errors, detail FROM history WHERE (? = '' OR rollout = ?)
 ORDER BY started_at DESC, id DESC LIMIT ?`, rollout, rollout, limitOrAll(limit))
-	if err != nil {
-		return nil, fmt.Errorf("list history: %w", err)
+}
+
+func scanHistory(row scanner) (HistoryEntry, error) {
+	var h HistoryEntry
+	var started, ended sql.NullInt64
+	var detail sql.NullString
+	if err := row.Scan(&h.ID, &h.Rollout, &h.Revision, &h.ModelDigest, &h.Strategy, &started, &ended,
+		&h.Outcome, &h.RequestsServed, &h.Errors, &detail); err != nil {
+		return HistoryEntry{}, err
 	}
-	defer rows.Close()
-	var out []HistoryEntry
-	for rows.Next() {
-		var h HistoryEntry
-		var started, ended sql.NullInt64
-		var detail sql.NullString
-		if err := rows.Scan(&h.ID, &h.Rollout, &h.Revision, &h.ModelDigest, &h.Strategy, &started, &ended,
-			&h.Outcome, &h.RequestsServed, &h.Errors, &detail); err != nil {
-			return nil, fmt.Errorf("list history: %w", err)
-		}
-		h.StartedAt, h.EndedAt, h.Detail = fromNanos(started), fromNanos(ended), fromJSON(detail)
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list history: %w", err)
-	}
-	return out, nil
+	h.StartedAt, h.EndedAt, h.Detail = fromNanos(started), fromNanos(ended), fromJSON(detail)
+	return h, nil
 }

@@ -143,23 +143,7 @@ func (s *Store) GetRollout(ctx context.Context, name string) (Rollout, error) {
 
 // ListRollouts returns every rollout sorted by name.
 func (s *Store) ListRollouts(ctx context.Context) ([]Rollout, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+rolloutColumns+` FROM rollouts ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	defer rows.Close()
-	var out []Rollout
-	for rows.Next() {
-		r, err := scanRollout(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list rollouts: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.db, "list rollouts", scanRollout, `SELECT `+rolloutColumns+` FROM rollouts ORDER BY name`)
 }
 
 const rolloutColumns = `name, spec, status, generation, resource_version, created_at, updated_at`
@@ -168,8 +152,6 @@ const rolloutColumns = `name, spec, status, generation, resource_version, create
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 func getRollout(ctx context.Context, q querier, name string) (Rollout, error) {
 	r, err := scanRollout(q.QueryRowContext(ctx, `SELECT `+rolloutColumns+` FROM rollouts WHERE name = ?`, name))
