@@ -48,10 +48,23 @@ P_NGINX=$((PORT_BASE + 2)); P_HAPROXY=$((PORT_BASE + 3)); P_SHIPSAFE=$((PORT_BAS
 echo "building shipsafe and the bench backend" >&2
 (cd "$ROOT" && go build -o "$WORK/shipsafe" ./cmd/shipsafe && go build -o "$WORK/backend" ./bench/gateway/backend)
 
+declare -A PID_OF
 start() { # start NAME CMD... ; runs in the background, remembers the pid
   local name=$1; shift
   "$@" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
+  PID_OF[$name]=$!
+}
+
+# cpu_ticks PID: user+system clock ticks used so far by PID and its direct children
+# (nginx's workers are children of its master).
+cpu_ticks() {
+  local total=0 t
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo "$total"
 }
 
 wait_port() { # wait_port PORT NAME
@@ -128,7 +141,7 @@ services:
         weight: 5
         endpoints: ["127.0.0.1:$P_BACK2"]
 EOF
-start shipsafe "$WORK/shipsafe" gateway --listen "127.0.0.1:$P_SHIPSAFE" --routes "$WORK/routes.yaml" --log-level warn
+start shipsafe env ${SHIPSAFE_ENV:-X=1} "$WORK/shipsafe" gateway --listen "127.0.0.1:$P_SHIPSAFE" --routes "$WORK/routes.yaml" --log-level warn
 
 for p in "$P_BACK1:backend1" "$P_BACK2:backend2" "$P_NGINX:nginx" "$P_HAPROXY:haproxy" "$P_SHIPSAFE:shipsafe"; do
   wait_port "${p%%:*}" "${p##*:}"
@@ -146,10 +159,12 @@ else
   echo "" >"$WORK/req.lua"
 fi
 
-# bench NAME PORT -> prints "rps p50 p99 errors"
+# bench NAME PORT -> prints "rps p50 p99 errors cpu_us_per_request"
 bench() {
-  local out
+  local out t0 t1 reqs
+  t0=$(cpu_ticks "${PID_OF[$1]}")
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$WORK/req.lua" "http://127.0.0.1:$2$REQ_PATH" 2>&1)
+  t1=$(cpu_ticks "${PID_OF[$1]}")
   echo "$out" >>"$WORK/$1.wrk"
   local rps p50 p99 non2xx sock
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -157,7 +172,10 @@ bench() {
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
   sock=$(awk '/Socket errors:/ {gsub(",",""); print $4+$6+$8+$10}' <<<"$out")
-  echo "${rps:-0} ${p50:-?} ${p99:-?} $(( ${non2xx:-0} + ${sock:-0} ))"
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  local cpu
+  cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="${reqs:-0}" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  echo "${rps:-0} ${p50:-?} ${p99:-?} $(( ${non2xx:-0} + ${sock:-0} )) $cpu"
 }
 
 # Warm every proxy's upstream connections before measuring.
@@ -181,10 +199,11 @@ median() {
 
 echo
 echo "gateway benchmark: MODE=$MODE ($REQ_PATH) conns=$CONNS threads=$THREADS duration=$DURATION rounds=$ROUNDS (median), split 95/5, $(nproc) cores"
-printf '%-10s %12s %10s %10s %8s\n' proxy rps p50 p99 errors
+echo "(cpu/req = the proxy's own CPU time per request, user+system, all its threads and workers)"
+printf '%-10s %12s %10s %10s %8s %14s\n' proxy rps p50 p99 errors "cpu/req (us)"
 for name in nginx haproxy shipsafe; do
-  read -r rps p50 p99 errs <<<"$(median $name)"
-  printf '%-10s %12s %10s %10s %8s\n' "$name" "$rps" "$p50" "$p99" "$errs"
+  read -r rps p50 p99 errs cpu <<<"$(median $name)"
+  printf '%-10s %12s %10s %10s %8s %14s\n' "$name" "$rps" "$p50" "$p99" "$errs" "$cpu"
   declare "RPS_$name=$rps"
 done
 awk -v s="$RPS_shipsafe" -v n="$RPS_nginx" 'BEGIN { printf "shipsafe/nginx rps ratio: %.2f\n", (n > 0 ? s / n : 0) }'

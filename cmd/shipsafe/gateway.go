@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ type gatewayOptions struct {
 	adminToken     string
 	adminTokenFile string
 	logLevel       string
+	cpuProfile     string
 }
 
 // newGatewayCmd runs the data plane alone, serving a routes file.
@@ -45,6 +47,8 @@ token (--admin-token-file, or the SHIPSAFE_ADMIN_TOKEN environment variable), GE
 	f.StringVar(&o.adminToken, "admin-token", "", "bearer token for the admin API (prefer --admin-token-file or SHIPSAFE_ADMIN_TOKEN)")
 	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the bearer token for the admin API")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&o.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to this file (diagnostics)")
+	_ = f.MarkHidden("cpu-profile")
 	_ = cmd.MarkFlagRequired("routes")
 	return cmd
 }
@@ -55,6 +59,13 @@ func runGateway(ctx context.Context, o gatewayOptions) error {
 		return fmt.Errorf("--log-level %q: must be debug, info, warn or error", o.logLevel)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	token, err := adminToken(o)
 	if err != nil {
 		return err
@@ -114,4 +125,17 @@ func loadRoutesFile(g *gateway.Gateway, path string) error {
 		return fmt.Errorf("routes file %s: %w", path, err)
 	}
 	return nil
+}
+
+// startCPUProfile profiles the process until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

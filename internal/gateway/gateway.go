@@ -21,9 +21,10 @@ import (
 // Gateway is the data plane. Create it with New, give it routes with SetRoutes, and run it
 // with Serve. All methods are safe for concurrent use.
 type Gateway struct {
-	cfg   Config
-	log   *slog.Logger
-	clock Clock
+	cfg       Config
+	log       *slog.Logger
+	clock     Clock
+	wallClock bool // no clock was injected: the hot path may reuse its own time.Now
 
 	table atomic.Pointer[compiledTable]
 
@@ -45,6 +46,9 @@ type Gateway struct {
 
 	admin     http.Handler
 	adminFast fasthttp.RequestHandler
+
+	// dial replaces the upstream dialer (benchmarks use in-memory connections).
+	dial fasthttp.DialFunc
 }
 
 type limiterEntry struct {
@@ -55,6 +59,7 @@ type limiterEntry struct {
 // New creates a gateway with an empty route table (every request gets 404 until
 // SetRoutes). logger may be nil.
 func New(cfg Config, logger *slog.Logger) *Gateway {
+	wallClock := cfg.Clock == nil
 	cfg = cfg.withDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -64,7 +69,7 @@ func New(cfg Config, logger *slog.Logger) *Gateway {
 		panic(fmt.Sprintf("gateway: read random id prefix: %v", err)) // crypto/rand does not fail on Linux
 	}
 	g := &Gateway{
-		cfg: cfg, log: logger, clock: cfg.Clock,
+		cfg: cfg, log: logger, clock: cfg.Clock, wallClock: wallClock,
 		endpoints:  map[string]*endpoint{},
 		limiters:   map[string]*limiterEntry{},
 		revMetrics: map[revisionKey]*revisionMetrics{},
@@ -228,6 +233,10 @@ func (g *Gateway) endpointFor(addr string) *endpoint {
 	e := g.endpoints[addr]
 	if e == nil {
 		e = newEndpoint(addr, g.cfg.MaxConnsPerEndpoint)
+		if g.dial != nil {
+			e.client.DialTimeout = nil
+			e.client.Dial = g.dial
+		}
 		g.endpoints[addr] = e
 	}
 	return e

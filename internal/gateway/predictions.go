@@ -19,7 +19,7 @@ type predictionStore struct {
 
 type predictionShard struct {
 	mu      sync.Mutex
-	entries map[string]predictionEntry
+	entries map[uint64]predictionEntry // keyed by a 64-bit hash of the id (no string kept)
 	order   []orderItem // ring of insertions, oldest at head
 	head    int
 	size    int
@@ -27,7 +27,7 @@ type predictionShard struct {
 }
 
 type orderItem struct {
-	key string
+	key uint64
 	seq uint64
 }
 
@@ -50,21 +50,23 @@ func newPredictionStore(clock Clock, ttl time.Duration, maxEntries int) *predict
 	}
 	s := &predictionStore{clock: clock, ttl: ttl, seed: maphash.MakeSeed(), shards: make([]predictionShard, predictionShards)}
 	for i := range s.shards {
-		s.shards[i].entries = make(map[string]predictionEntry)
+		s.shards[i].entries = make(map[uint64]predictionEntry)
 		s.shards[i].order = make([]orderItem, per)
 	}
 	return s
 }
 
-func (s *predictionStore) shard(id []byte) *predictionShard {
-	return &s.shards[maphash.Bytes(s.seed, id)%predictionShards]
+// key hashes an id. Ids are kept only as 64-bit hashes: a collision between two live ids
+// (probability about n²/2⁶⁵, ~1e-9 for 200k ids) would join a label to the wrong request.
+func (s *predictionStore) key(id []byte) (*predictionShard, uint64) {
+	h := maphash.Bytes(s.seed, id)
+	return &s.shards[h%predictionShards], h
 }
 
 // put remembers that served answered id with p. A repeated id replaces the older entry.
-func (s *predictionStore) put(id []byte, served *revisionRecorder, p prediction) {
-	now := s.clock.Now().UnixNano()
-	sh := s.shard(id)
-	key := string(id)
+func (s *predictionStore) put(id []byte, served *revisionRecorder, p prediction, at time.Time) {
+	now := at.UnixNano()
+	sh, key := s.key(id)
 	sh.mu.Lock()
 	sh.seq++
 	if sh.size == len(sh.order) { // full: evict the oldest insertion
@@ -108,11 +110,11 @@ func (s *predictionStore) dropExpiredLocked(sh *predictionShard, now int64) {
 
 // setMirror attaches the mirror revision's answer to id, if id is still remembered.
 func (s *predictionStore) setMirror(id []byte, mirror *revisionRecorder, p prediction) {
-	sh := s.shard(id)
+	sh, key := s.key(id)
 	sh.mu.Lock()
-	if e, ok := sh.entries[string(id)]; ok {
+	if e, ok := sh.entries[key]; ok {
 		e.mirror, e.mirrorPred = mirror, p
-		sh.entries[string(id)] = e
+		sh.entries[key] = e
 	}
 	sh.mu.Unlock()
 }
@@ -131,9 +133,9 @@ const (
 // revision's confusion matrix (and the mirror's, with the paired outcome for McNemar).
 func (s *predictionStore) label(id string, actual int64) (feedbackResult, *revisionRecorder, prediction) {
 	now := s.clock.Now()
-	sh := s.shard([]byte(id))
+	sh, key := s.key([]byte(id))
 	sh.mu.Lock()
-	e, ok := sh.entries[id]
+	e, ok := sh.entries[key]
 	switch {
 	case !ok:
 		sh.mu.Unlock()
@@ -146,7 +148,7 @@ func (s *predictionStore) label(id string, actual int64) (feedbackResult, *revis
 		return feedbackDuplicate, nil, prediction{}
 	}
 	e.labelled = true
-	sh.entries[id] = e
+	sh.entries[key] = e
 	sh.mu.Unlock()
 
 	if e.served != nil && e.pred.hasLabel {

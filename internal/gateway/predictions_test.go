@@ -12,9 +12,9 @@ func TestFeedbackJoinsLateUnknownExpiredDuplicate(t *testing.T) {
 	store := newPredictionStore(clk, time.Hour, 1000)
 	stable, canary := rec.revision("d", "stable"), rec.revision("d", "canary")
 
-	store.put([]byte("a"), stable, prediction{label: 1, hasLabel: true})
-	store.put([]byte("b"), canary, prediction{label: 0, hasLabel: true})
-	store.put([]byte("c"), canary, prediction{label: 1, hasLabel: true})
+	store.put([]byte("a"), stable, prediction{label: 1, hasLabel: true}, clk.Now())
+	store.put([]byte("b"), canary, prediction{label: 0, hasLabel: true}, clk.Now())
+	store.put([]byte("c"), canary, prediction{label: 1, hasLabel: true}, clk.Now())
 
 	if res, _, _ := store.label("a", 1); res != feedbackJoined {
 		t.Errorf("a: %v", res)
@@ -52,7 +52,7 @@ func TestPredictionStoreIsBounded(t *testing.T) {
 	store := newPredictionStore(clk, time.Hour, 160) // 10 per shard
 	rr := rec.revision("d", "r")
 	for i := 0; i < 10_000; i++ {
-		store.put([]byte(fmt.Sprintf("id-%d", i)), rr, prediction{hasLabel: true})
+		store.put([]byte(fmt.Sprintf("id-%d", i)), rr, prediction{hasLabel: true}, clk.Now())
 	}
 	total := 0
 	for i := range store.shards {
@@ -78,7 +78,7 @@ func TestMirrorPairsForMcNemar(t *testing.T) {
 	cases := [][3]int64{{1, 1, 1}, {1, 0, 1}, {0, 1, 1}, {0, 0, 1}, {1, 0, 1}}
 	for i, c := range cases {
 		id := []byte(fmt.Sprint(i))
-		store.put(id, stable, prediction{label: c[0], hasLabel: true})
+		store.put(id, stable, prediction{label: c[0], hasLabel: true}, clk.Now())
 		store.setMirror(id, canary, prediction{label: c[1], hasLabel: true})
 		if res, _, _ := store.label(string(id), c[2]); res != feedbackJoined {
 			t.Fatalf("%d: %v", i, res)

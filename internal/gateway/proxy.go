@@ -108,7 +108,8 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 
 	how, retries := g.forward(svc, rev, req, &ctx.Response, start)
 	resp := &ctx.Response
-	latency := time.Since(start)
+	end := time.Now()
+	latency := end.Sub(start)
 	status := resp.StatusCode()
 	switch how {
 	case outcomeAnswered:
@@ -123,7 +124,10 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		ctx.Error("shipsafe: upstream connection failed", status)
 		g.met.upstreamErrs.WithLabelValues(svc.name, rev.name, "connection").Inc()
 	}
-	recordAt := g.clock.Now() // the recorder's clock (injectable); latency uses the monotonic one
+	recordAt := end
+	if !g.wallClock {
+		recordAt = g.clock.Now() // tests inject a clock; latency still uses the monotonic one
+	}
 	rev.rec.recordRequest(recordAt, status, latency, how, retries)
 	rev.met.request(status)
 	if retries > 0 {
@@ -138,7 +142,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 			if pred.ok() {
 				rev.rec.recordPrediction(recordAt, pred)
 				rev.met.prediction(pred)
-				g.preds.put(id, rev.rec, pred)
+				g.preds.put(id, rev.rec, pred, recordAt)
 			}
 		}
 	}
@@ -156,9 +160,9 @@ func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.R
 	deadline := start.Add(svc.timeout)
 	var failed *endpoint
 	retries := 0
+	now := start.UnixNano()
 	for attempt := 0; ; attempt++ {
-		now := time.Now()
-		ep := rev.pool.pick(now.UnixNano(), failed)
+		ep := rev.pool.pick(now, failed)
 		if ep == nil {
 			return outcomeConnError, retries
 		}
@@ -167,9 +171,9 @@ func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.R
 		ep.outstanding.Add(-1)
 		if err == nil {
 			if resp.StatusCode() >= 500 {
-				rev.pool.report(ep, now.UnixNano(), attempt5xx)
+				rev.pool.report(ep, now, attempt5xx)
 			} else {
-				rev.pool.report(ep, now.UnixNano(), attemptOK)
+				rev.pool.report(ep, now, attemptOK)
 			}
 			return outcomeAnswered, retries
 		}
@@ -177,8 +181,9 @@ func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.R
 		if timeout {
 			return outcomeTimeout, retries
 		}
-		rev.pool.report(ep, time.Now().UnixNano(), attemptConnFailure)
-		if attempt >= svc.maxRetries || !(svc.idempotent || dialFailed) || !time.Now().Before(deadline) {
+		now = time.Now().UnixNano()
+		rev.pool.report(ep, now, attemptConnFailure)
+		if attempt >= svc.maxRetries || !(svc.idempotent || dialFailed) || now >= deadline.UnixNano() {
 			return outcomeConnError, retries
 		}
 		g.log.Debug("retrying on another endpoint", "service", svc.name, "revision", rev.name, "endpoint", ep.addr, "err", err)
