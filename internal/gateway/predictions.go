@@ -20,7 +20,7 @@ type predictionStore struct {
 type predictionShard struct {
 	mu      sync.Mutex
 	entries map[uint64]predictionEntry // keyed by a 64-bit hash of the id (no string kept)
-	order   []orderItem // ring of insertions, oldest at head
+	order   []orderItem                // ring of insertions, oldest at head
 	head    int
 	size    int
 	seq     uint64
