@@ -179,7 +179,9 @@ func (cp *ControlPlane) buildRun(ctx context.Context, l *loaded, req rollout.Ana
 
 // putRun stores the run and the measurements taken since it had `before` of them.
 func (cp *ControlPlane) putRun(ctx context.Context, rolloutName, revision string, run *v1alpha1.AnalysisRun, before int) error {
-	spec, err := json.Marshal(run.Spec)
+	// The spec column keeps the whole object but its status: the labels on its metadata
+	// tell the builtin provider whose traffic to measure.
+	spec, err := json.Marshal(v1alpha1.AnalysisRun{TypeMeta: run.TypeMeta, ObjectMeta: run.ObjectMeta, Spec: run.Spec})
 	if err != nil {
 		return err
 	}
@@ -218,9 +220,10 @@ func decodeRun(s store.AnalysisRun) (*v1alpha1.AnalysisRun, error) {
 	run := &v1alpha1.AnalysisRun{}
 	run.Name = s.Name
 	if len(s.Spec) > 0 {
-		if err := json.Unmarshal(s.Spec, &run.Spec); err != nil {
+		if err := json.Unmarshal(s.Spec, run); err != nil {
 			return nil, fmt.Errorf("decode run spec: %w", err)
 		}
+		run.Name = s.Name
 	}
 	if len(s.Status) > 0 {
 		if err := json.Unmarshal(s.Status, &run.Status); err != nil {

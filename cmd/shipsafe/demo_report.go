@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shipsafe/shipsafe/internal/controlplane"
+	"github.com/shipsafe/shipsafe/internal/loadgen"
+	"github.com/shipsafe/shipsafe/internal/store"
+)
+
+// narrate prints the control plane's events as they are stored.
+func (d *demo) narrate(ctx context.Context) {
+	var after int64
+	for {
+		evs, err := d.rt.Control.Events(ctx, "", after, 100)
+		if err == nil {
+			for _, e := range evs {
+				after = e.ID
+				d.say("  %s: %s — %s", e.Rollout, e.Reason, e.Message)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// served reports the live requests a revision answered (from the deployment history) and
+// the shadow copies it answered (from the gateway's recorder).
+func (d *demo) served(ctx context.Context, name string, v controlplane.RolloutView) (live, shadow int64) {
+	hs, err := d.rt.Store.ListHistory(ctx, name, 20)
+	if err != nil {
+		return 0, 0
+	}
+	for _, h := range hs {
+		if h.Revision != v.Status.CurrentPodHash {
+			continue
+		}
+		snap, err := d.rt.Dataplane.Client.Snapshot(ctx, name, h.Revision, h.StartedAt)
+		if err == nil {
+			shadow = int64(snap.Mirror.Sent)
+		}
+		return h.RequestsServed, shadow
+	}
+	return 0, 0
+}
+
+// thresholdComparison contrasts the judge with the dry-run threshold rule on the same run.
+func (d *demo) thresholdComparison(ctx context.Context, name string, v controlplane.RolloutView) {
+	runs, err := d.rt.Store.ListAnalysisRuns(ctx, name)
+	if err != nil {
+		return
+	}
+	for _, r := range runs {
+		if r.Revision != v.Status.CurrentPodHash {
+			continue
+		}
+		ms, err := d.rt.Store.ListMeasurements(ctx, r.Name)
+		if err != nil {
+			return
+		}
+		var judgeAt, thresholdAt time.Time
+		inconclusive := 0
+		for _, m := range ms {
+			switch {
+			case m.Metric == "judge-accuracy" && m.Value == "1" && judgeAt.IsZero():
+				judgeAt = m.FinishedAt
+			case m.Metric == "threshold-accuracy" && m.Phase == "Failed" && thresholdAt.IsZero():
+				thresholdAt = m.FinishedAt
+			case m.Metric == "threshold-accuracy" && m.Phase == "Inconclusive":
+				inconclusive++
+			}
+		}
+		if judgeAt.IsZero() {
+			continue
+		}
+		d.say("judge-accuracy (sequential McNemar on shadow pairs) said \"worse\" %.1fs into the run", judgeAt.Sub(r.StartedAt).Seconds())
+		if thresholdAt.IsZero() {
+			d.say("the threshold rule (accuracy >= 0.85 over 1m, dry run) never fired: %d of its checks had no data, because a threshold on live accuracy needs the canary to serve patients first", inconclusive)
+		} else {
+			d.say("the threshold rule (dry run) fired %.1fs into the run", thresholdAt.Sub(r.StartedAt).Seconds())
+		}
+		return
+	}
+}
+
+// summary prints the outcome table and the client-side traffic report; it fails the demo if
+// any client request failed.
+func (d *demo) summary(ctx context.Context, reports []*loadgen.Report) error {
+	fmt.Fprintln(d.w, "\nSummary")
+	tw := tabwriter.NewWriter(d.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLLOUT\tSTRATEGY\tREVISION\tMODEL\tOUTCOME\tLIVE REQUESTS\tERRORS\tDETAIL")
+	for _, name := range []string{"detector", "detector-bg"} {
+		hs, err := d.rt.Store.ListHistory(ctx, name, 20)
+		if err != nil {
+			return err
+		}
+		sort.Slice(hs, func(i, j int) bool { return hs[i].ID < hs[j].ID })
+		for _, h := range hs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", name, h.Strategy, h.Revision, h.ModelDigest, orDash(h.Outcome), h.RequestsServed, h.Errors, detailText(h))
+		}
+	}
+	tw.Flush()
+
+	fmt.Fprintln(d.w, "\nClient side (what the hospital's clients saw)")
+	tw = tabwriter.NewWriter(d.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tMODEL\tREQUESTS\tERRORS\tACCURACY\tP50\tP99")
+	total, failed := 0, 0
+	for i, svc := range []string{"detector", "detector-bg"} {
+		r := reports[i]
+		if r == nil {
+			continue
+		}
+		total += r.Requests
+		failed += r.Errors
+		versions := make([]string, 0, len(r.ByVersion))
+		for v := range r.ByVersion {
+			versions = append(versions, v)
+		}
+		sort.Strings(versions)
+		for _, v := range versions {
+			vr := r.ByVersion[v]
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.3f\t%s\t%s\n", svc, v, vr.Requests, vr.Errors, vr.Accuracy, vr.P50.Round(10*time.Microsecond), vr.P99.Round(10*time.Microsecond))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(d.w, "\nfailed client requests: %d of %d\n", failed, total)
+	fmt.Fprintf(d.w, "The API served at http://%s during the demo (it stops with the demo); run `shipsafe up` to keep one running.\n", d.rt.APIAddr)
+	if failed > 0 {
+		return fmt.Errorf("demo: %d of %d client requests failed", failed, total)
+	}
+	return nil
+}
+
+func detailText(h store.HistoryEntry) string {
+	if len(h.Detail) == 0 {
+		return ""
+	}
+	var m map[string]string
+	if json.Unmarshal(h.Detail, &m) == nil && m["cause"] != "" {
+		return m["cause"]
+	}
+	return string(h.Detail)
+}
