@@ -18,7 +18,6 @@ type evalState struct {
 	now     func() int64
 	errCode ErrorCode
 	errMsg  string
-	own     Context // the context of a targeting-key-only evaluation (no allocation)
 }
 
 // fail records a hard evaluation error (the flag resolves to ERROR, not to its default).
@@ -33,6 +32,51 @@ type expr struct {
 	fn    node
 	konst bool
 	val   Value
+	// test, when set, computes fn's truthiness without building a Value (conditions).
+	test func(st *evalState) bool
+	// attr names the context attribute when the expression is a plain {"var": "name"}.
+	attr string
+}
+
+// asTest returns e's truthiness as a predicate, using the specialised form when there is one.
+func asTest(e expr) func(*evalState) bool {
+	if e.test != nil {
+		return e.test
+	}
+	fn := e.fn
+	return func(st *evalState) bool { return fn(st).truthy() }
+}
+
+// predicate builds an expression from a boolean test.
+func predicate(test func(*evalState) bool) expr {
+	return expr{test: test, fn: func(st *evalState) Value { return Bool(test(st)) }}
+}
+
+// attrValue finds a top-level attribute without copying it (nil if absent).
+func attrValue(st *evalState, name string) *Value {
+	if st.scope == nil {
+		c := st.ctx
+		if c == nil {
+			return nil
+		}
+		for i := range c.Attrs {
+			if c.Attrs[i].Name == name {
+				return &c.Attrs[i].Value
+			}
+		}
+		if name == "targetingKey" && c.TargetingKey != "" {
+			v := String(c.TargetingKey)
+			return &v
+		}
+		return nil
+	}
+	v, ok := st.scope.field(name)
+	if !ok {
+		if v, ok = st.scope.index(name); !ok {
+			return nil
+		}
+	}
+	return &v
 }
 
 func constExpr(v Value) expr {
@@ -266,7 +310,7 @@ func (c *ruleCompiler) compileVar(args []any, path string) (expr, error) {
 	segs := strings.Split(name, ".")
 	if len(segs) == 1 && def.fn == nil {
 		// The hot case: a top-level attribute without a default.
-		return expr{fn: func(st *evalState) Value {
+		return expr{attr: name, fn: func(st *evalState) Value {
 			if st.scope == nil {
 				v, _ := st.ctx.lookup(name)
 				return v

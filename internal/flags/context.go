@@ -15,10 +15,14 @@ type Attr struct {
 // map[string]any so that the hot path (a gateway picking a model per request) can build
 // one on the stack and evaluate without allocating: attribute lookups are a linear scan
 // over a handful of names, which beats hashing for the few attributes rules use.
+//
+// A Context carries the scratch state of the evaluation running on it, so one Context must
+// not be evaluated by two goroutines at once (build one per request).
 type Context struct {
 	// TargetingKey identifies the subject (user, patient, study) for sticky bucketing.
 	TargetingKey string
 	Attrs        []Attr
+	st           evalState
 }
 
 // Set adds or replaces the attribute name.

@@ -34,7 +34,7 @@ type FlagSet struct {
 	raw      map[string][]byte // canonical JSON of each flag definition (change detection)
 	document []byte            // the document this set was compiled from
 	now      func() int64      // unix seconds for $flagd.timestamp
-	states   sync.Pool         // *evalState, so evaluation does not allocate
+	contexts sync.Pool         // *Context for targeting-key-only evaluations (SelectVariant)
 }
 
 // Version is the store's sequence number of this set (1 for the first load).
@@ -92,22 +92,28 @@ func (s *FlagSet) evaluateFlag(f *flag, c *Context, targetingKey string) (r Resu
 		f.resolve(&r, f.defaultIdx, ReasonStatic)
 		return r
 	}
-	st, _ := s.states.Get().(*evalState)
-	if st == nil {
-		st = &evalState{}
-	}
-	st.ctx, st.now = c, s.now
+	// The evaluation state lives in the caller's Context (no allocation, no pool); only a
+	// targeting-key-only evaluation (the gateway's path) borrows a pooled Context.
+	var pooled *Context
 	if c == nil {
-		st.own.TargetingKey = targetingKey
-		st.ctx = &st.own
+		pooled, _ = s.contexts.Get().(*Context)
+		if pooled == nil {
+			pooled = &Context{}
+		}
+		pooled.TargetingKey = targetingKey
+		c = pooled
 	}
+	st := &c.st
+	*st = evalState{ctx: c, now: s.now}
 	defer func() {
 		if p := recover(); p != nil {
 			r = Result{Key: f.key, Metadata: f.metadata, Reason: ReasonError, ErrorCode: ErrGeneral,
 				ErrorDetails: "flag " + strconv.Quote(f.key) + ": evaluation failed"}
 		}
-		*st = evalState{}
-		s.states.Put(st)
+		if pooled != nil {
+			*pooled = Context{}
+			s.contexts.Put(pooled)
+		}
 	}()
 	v := f.targeting(st)
 	if st.errCode != "" {

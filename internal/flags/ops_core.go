@@ -31,9 +31,9 @@ func lookupOp(op string) (opBuilder, bool) {
 	case ">=":
 		return cmp2(func(a, b Value) bool { return lessOrEqual(b, a) }), true
 	case "!":
-		return unary(func(v Value) Value { return Bool(!v.truthy()) }), true
+		return negation(true), true
 	case "!!":
-		return unary(func(v Value) Value { return Bool(v.truthy()) }), true
+		return negation(false), true
 	case "or":
 		return opOr, true
 	case "and":
@@ -72,12 +72,12 @@ func arg(args []expr, i int) node {
 func opIf(args []expr, _ string) (expr, error) {
 	if len(args) == 3 {
 		// The common shape {"if": [cond, then, else]}: no loop, constants returned inline.
-		cond, then, els := args[0].fn, args[1], args[2]
+		cond, then, els := asTest(args[0]), args[1], args[2]
 		switch {
 		case then.konst && els.konst:
 			tv, ev := then.val, els.val
 			return expr{fn: func(st *evalState) Value {
-				if cond(st).truthy() {
+				if cond(st) {
 					return tv
 				}
 				return ev
@@ -85,7 +85,7 @@ func opIf(args []expr, _ string) (expr, error) {
 		case then.konst:
 			tv, ef := then.val, els.fn
 			return expr{fn: func(st *evalState) Value {
-				if cond(st).truthy() {
+				if cond(st) {
 					return tv
 				}
 				return ef(st)
@@ -93,7 +93,7 @@ func opIf(args []expr, _ string) (expr, error) {
 		}
 		tf, ef := then.fn, els.fn
 		return expr{fn: func(st *evalState) Value {
-			if cond(st).truthy() {
+			if cond(st) {
 				return tf(st)
 			}
 			return ef(st)
@@ -119,7 +119,7 @@ func cmp2(f func(a, b Value) bool) opBuilder {
 			return expr{}, errAt(path, "needs 2 arguments, got %d", len(args))
 		}
 		a, b := args[0].fn, args[1].fn
-		return expr{fn: func(st *evalState) Value { return Bool(f(a(st), b(st))) }}, nil
+		return predicate(func(st *evalState) bool { return f(a(st), b(st)) }), nil
 	}
 }
 
@@ -144,6 +144,20 @@ func unary(f func(Value) Value) opBuilder {
 	return func(args []expr, _ string) (expr, error) {
 		a := arg(args, 0)
 		return expr{fn: func(st *evalState) Value { return f(a(st)) }}, nil
+	}
+}
+
+// negation builds "!" (negate) and "!!" (truthiness) as predicates.
+func negation(negate bool) opBuilder {
+	return func(args []expr, _ string) (expr, error) {
+		if len(args) == 0 {
+			return constExpr(Bool(negate)), nil
+		}
+		t := asTest(args[0])
+		if negate {
+			return predicate(func(st *evalState) bool { return !t(st) }), nil
+		}
+		return predicate(t), nil
 	}
 }
 
@@ -189,31 +203,31 @@ func opIn(args []expr, path string) (expr, error) {
 			set[it.s] = struct{}{}
 		}
 		if allStrings {
-			return expr{fn: func(st *evalState) Value {
+			return predicate(func(st *evalState) bool {
 				n := needle(st)
 				if n.kind != KindString {
-					return Bool(false)
+					return false
 				}
 				_, ok := set[n.s]
-				return Bool(ok)
-			}}, nil
+				return ok
+			}), nil
 		}
 	}
-	return expr{fn: func(st *evalState) Value {
+	return predicate(func(st *evalState) bool {
 		h := hay(st)
 		switch h.kind {
 		case KindString:
-			return Bool(strings.Contains(h.s, needle(st).toString()))
+			return strings.Contains(h.s, needle(st).toString())
 		case KindArray:
 			n := needle(st)
 			for _, it := range h.c.items {
 				if strictEqual(n, it) {
-					return Bool(true)
+					return true
 				}
 			}
 		}
-		return Bool(false)
-	}}, nil
+		return false
+	}), nil
 }
 
 func opCat(args []expr, _ string) (expr, error) {
@@ -375,23 +389,27 @@ func stringPredicate(f func(s, affix string) bool, prefix bool) opBuilder {
 		a, b := args[0].fn, args[1].fn
 		if args[1].konst && args[1].val.kind == KindString {
 			affix := args[1].val.s
-			if prefix {
-				return expr{fn: func(st *evalState) Value {
-					s := a(st)
-					return Bool(s.kind == KindString && strings.HasPrefix(s.s, affix))
-				}}, nil
+			if name := args[0].attr; name != "" {
+				// {"ends_with": [{"var": "email"}, "@x.org"]}: one closure, no Value copies.
+				if prefix {
+					return predicate(func(st *evalState) bool {
+						v := attrValue(st, name)
+						return v != nil && v.kind == KindString && strings.HasPrefix(v.s, affix)
+					}), nil
+				}
+				return predicate(func(st *evalState) bool {
+					v := attrValue(st, name)
+					return v != nil && v.kind == KindString && strings.HasSuffix(v.s, affix)
+				}), nil
 			}
-			return expr{fn: func(st *evalState) Value {
+			return predicate(func(st *evalState) bool {
 				s := a(st)
-				return Bool(s.kind == KindString && strings.HasSuffix(s.s, affix))
-			}}, nil
+				return s.kind == KindString && f(s.s, affix)
+			}), nil
 		}
-		return expr{fn: func(st *evalState) Value {
+		return predicate(func(st *evalState) bool {
 			s, affix := a(st), b(st)
-			if s.kind != KindString || affix.kind != KindString {
-				return Bool(false)
-			}
-			return Bool(f(s.s, affix.s))
-		}}, nil
+			return s.kind == KindString && affix.kind == KindString && f(s.s, affix.s)
+		}), nil
 	}
 }
