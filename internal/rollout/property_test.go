@@ -149,7 +149,7 @@ func runSequence(c chooser, steps int, logf func(string, ...any)) error {
 	if c.chance(5) { // a stored status that is corrupt or from another spec must not crash it
 		w.Status = rollout.Status{CurrentPodHash: []string{"r9", spec.TemplateHash}[c.pick(2)], StableRS: []string{"", "r0", "r9"}[c.pick(3)],
 			CurrentStepIndex: i32(int32(c.pick(40)) - 20), Abort: c.chance(50), PromoteFull: c.chance(50),
-			Canary: rollout.CanaryStatus{Weights: []rollout.RevisionWeight{{Hash: "r0", Weight: int32(c.pick(300)) - 100}}},
+			Canary:          rollout.CanaryStatus{Weights: []rollout.RevisionWeight{{Hash: "r0", Weight: int32(c.pick(300)) - 100}}},
 			PauseConditions: []rollout.PauseCondition{{Reason: "Bogus", StartTime: t0}}}
 	}
 	for i := range steps {
