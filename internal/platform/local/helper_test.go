@@ -30,7 +30,36 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(helperMain(os.Args[1:]))
 	}
+	if dir := os.Getenv(hostEnv); dir != "" {
+		os.Exit(hostMain(dir))
+	}
 	os.Exit(m.Run())
+}
+
+// hostEnv switches the test binary into a stand-in control plane: it opens a platform
+// on the given dir, runs 2 replicas, prints "ready" and waits to be killed.
+const hostEnv = "SHIPSAFE_LOCAL_TEST_HOST"
+
+func hostMain(dir string) int {
+	p, err := Open(dir, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "host:", err)
+		return 1
+	}
+	ctx := context.Background()
+	if err := p.Apply(ctx, "svc", []platform.Revision{{Name: "v1", Template: helperTemplate(), Replicas: 2}}); err != nil {
+		fmt.Fprintln(os.Stderr, "host:", err)
+		return 1
+	}
+	for {
+		states, err := p.Observe(ctx, "svc")
+		if err == nil && len(states) == 1 && states[0].Ready == 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Println("ready")
+	select {} // until SIGKILL
 }
 
 // helperMain serves /ready, /healthz and /pid on --addr with configurable misbehaviour.

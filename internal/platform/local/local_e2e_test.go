@@ -1,9 +1,12 @@
 package local
 
 import (
+	"bufio"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -312,5 +315,61 @@ func TestApplyRejectsBadRevisionsAndChangesNothing(t *testing.T) {
 	}
 	if states, _ := p.Observe(ctx, "svc"); len(states) != 0 {
 		t.Fatalf("a rejected Apply changed state: %+v", states)
+	}
+}
+
+// TestReplicasSurviveKilledControlPlaneAndAreAdopted SIGKILLs a process that runs a
+// platform (no Detach, no cleanup) and checks its replicas keep serving and a new
+// platform adopts them.
+func TestReplicasSurviveKilledControlPlaneAndAreAdopted(t *testing.T) {
+	dir := t.TempDir()
+	abs, _ := filepath.Abs(dir)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := exec.Command(exe, "-test.run=^$")
+	host.Env = append(os.Environ(), hostEnv+"="+abs)
+	host.Stderr = os.Stderr
+	out, err := host.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = host.Process.Kill(); _ = host.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("host said %q, %v", line, err)
+	}
+	running := markedProcesses(t, abs)
+	if len(running) != 2 {
+		t.Fatalf("%d replica processes, want 2", len(running))
+	}
+	if err := host.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = host.Wait()
+	for _, pid := range running {
+		if !pidAlive(pid) {
+			t.Fatalf("replica pid %d died with its control plane", pid)
+		}
+	}
+	p := openAt(t, dir, Options{})
+	var st platform.RevisionState
+	eventually(t, 15*time.Second, "adopted replicas ready", func() bool { st = observeRev(t, p, "svc", "v1"); return st.Ready == 2 })
+	var adopted []int
+	for _, pod := range st.Pods {
+		adopted = append(adopted, pod.PID)
+		if pod.Restarts != 0 {
+			t.Fatalf("adopted pod restarted: %+v", pod)
+		}
+		httpGet(t, "http://"+pod.Endpoint+"/pid")
+	}
+	slices.Sort(adopted)
+	slices.Sort(running)
+	if !slices.Equal(adopted, running) {
+		t.Fatalf("adopted pids %v, running before %v", adopted, running)
 	}
 }
