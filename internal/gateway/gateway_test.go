@@ -383,3 +383,92 @@ func TestDrainLetsInFlightRequestFinish(t *testing.T) {
 		t.Fatal("Serve did not return after drain")
 	}
 }
+
+func TestActiveReadinessCheckTakesEndpointOut(t *testing.T) {
+	var ready atomic.Bool
+	ready.Store(true)
+	mk := func(name string, gate *atomic.Bool) *testBackend {
+		return startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/health/ready" {
+				if gate != nil && !gate.Load() {
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+				return
+			}
+			fmt.Fprint(w, name)
+		}))
+	}
+	flaky, steady := mk("flaky", &ready), mk("steady", nil)
+	tbl := oneService(Revision{Name: "stable", Weight: 1, Endpoints: eps(flaky.addr, steady.addr)})
+	svc := tbl.Services["detector"]
+	svc.HealthCheck = &HealthCheck{Interval: Duration(20 * time.Millisecond), UnhealthyThreshold: 2}
+	tbl.Services["detector"] = svc
+	g := New(Config{}, nil)
+	if err := g.SetRoutes(tbl); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	ready.Store(false)
+	ep := g.endpoints[flaky.addr]
+	deadline := time.Now().Add(5 * time.Second)
+	for ep.healthy.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ep.healthy.Load() {
+		t.Fatal("endpoint failing its readiness check still marked healthy")
+	}
+	c := testClient()
+	for i := 0; i < 20; i++ {
+		resp, err := c.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "steady" {
+			t.Fatalf("request went to %q while it was not ready", b)
+		}
+	}
+	ready.Store(true)
+	for !ep.healthy.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !ep.healthy.Load() {
+		t.Error("endpoint did not come back after passing its readiness check")
+	}
+}
+
+func TestStickyHeaderKeepsUserOnOneRevision(t *testing.T) {
+	a := startBackend(t, oipAnswer("a", 0, 0.1))
+	b := startBackend(t, oipAnswer("b", 0, 0.1))
+	tbl := oneService(
+		Revision{Name: "a", Weight: 50, Endpoints: eps(a.addr)},
+		Revision{Name: "b", Weight: 50, Endpoints: eps(b.addr)},
+	)
+	svc := tbl.Services["detector"]
+	svc.Sticky = &Sticky{Parameter: "user"}
+	tbl.Services["detector"] = svc
+	g := New(Config{}, nil)
+	if err := g.SetRoutes(tbl); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	c := testClient()
+	seen := map[string]bool{}
+	for u := 0; u < 20; u++ {
+		first := ""
+		for i := 0; i < 5; i++ {
+			resp, _ := post(t, c, base+"/v2/models/detector/infer", fmt.Sprintf(`{"inputs":[],"parameters":{"user":"u%d"}}`, u))
+			got := resp.Header.Get("X-Backend")
+			if first == "" {
+				first = got
+			} else if got != first {
+				t.Fatalf("user u%d moved from %s to %s", u, first, got)
+			}
+		}
+		seen[first] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("20 users all landed on %v with a 50/50 split", seen)
+	}
+}
