@@ -304,8 +304,16 @@ func (r *reconciler) canaryStopped() {
 func (r *reconciler) steady() {
 	stable := r.st.StableRS
 	r.weights[stable] = 100
-	if r.router || r.spec.BlueGreen != nil {
+	if (r.router && r.spec.Canary != nil) || r.spec.BlueGreen != nil {
 		r.want(stable, r.spec.Replicas, RoleStable)
+		if r.rev(stable).Available < r.spec.Replicas {
+			// the stable is not (yet) serving at full size: keep what serves meanwhile
+			for _, h := range sortedKeys(r.revs) {
+				if h != stable {
+					r.want(h, r.rev(h).Replicas, RoleOld)
+				}
+			}
+		}
 		return
 	}
 	r.moveReplicas(r.canarySurge(), []target{{stable, r.spec.Replicas, RoleStable}})
