@@ -73,6 +73,7 @@ func TestMeasureAgainstRealServer(t *testing.T) {
 		{"Argo braces, bool", v1alpha1.WebMetric{URL: srv.URL + "/metrics", Headers: auth, JSONPath: "{$.data.ok}"}, true},
 		{"number", v1alpha1.WebMetric{URL: srv.URL + "/metrics", Headers: auth, JSONPath: "$.data.errorRate"}, 0.012},
 		{"filter", v1alpha1.WebMetric{URL: srv.URL + "/metrics", Headers: auth, JSONPath: `$.data.revisions[?@.name=="canary"].p99`}, 180.0},
+		{"Kubernetes-style filter", v1alpha1.WebMetric{URL: srv.URL + "/metrics", Headers: auth, JSONPath: `{$.data.revisions[?(@.name=="stable")].p99}`}, 120.0},
 		{"several matches are a list", v1alpha1.WebMetric{URL: srv.URL + "/metrics", Headers: auth, JSONPath: "$.data.revisions[*].p99"}, []any{120.0, 180.0}},
 		{"no match is no data", v1alpha1.WebMetric{URL: srv.URL + "/metrics", Headers: auth, JSONPath: "$.data.missing"}, nil},
 		{"root without $", v1alpha1.WebMetric{URL: srv.URL + "/metrics", Headers: auth, JSONPath: "{.data.errorRate}"}, 0.012},
