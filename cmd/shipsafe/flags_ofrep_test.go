@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,4 +84,64 @@ func TestOFREPWithCurl(t *testing.T) {
 	if !strings.Contains(string(out), " passed, 0 failed") {
 		t.Fatalf("script did not report success")
 	}
+
+	// Hot reload of the real process: a bad file is rejected with its JSON path and the last
+	// good flags keep serving; a good file is then served.
+	bad := strings.Replace(string(src), `"state": "DISABLED"`, `"state": "PAUSED"`, 1)
+	if err := os.WriteFile(flagsFile, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flagsWaitFor(t, ctx, func() bool {
+		doc := flagsGetJSON(t, ctx, base+"/api/v1/flags", "test-admin-token")
+		last, _ := doc["lastError"].(string)
+		return strings.Contains(last, `flags.legacy-report.state: must be "ENABLED" or "DISABLED", got "PAUSED"`)
+	})
+	if r := flagsPostJSON(t, ctx, base+"/ofrep/v1/evaluate/flags/legacy-report", `{}`); r["reason"] != "DISABLED" {
+		t.Errorf("after a bad file the last good set should serve: %v", r)
+	}
+	good := strings.Replace(string(src), `"state": "DISABLED"`, `"state": "ENABLED"`, 1)
+	if err := os.WriteFile(flagsFile, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flagsWaitFor(t, ctx, func() bool {
+		r := flagsPostJSON(t, ctx, base+"/ofrep/v1/evaluate/flags/legacy-report", `{}`)
+		return r["reason"] == "STATIC" && r["value"] == false
+	})
+}
+
+// flagsWaitFor polls cond against the running server until it holds or ctx ends.
+func flagsWaitFor(t *testing.T, ctx context.Context, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("timed out waiting for the server")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func flagsGetJSON(t *testing.T, ctx context.Context, url, token string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	return flagsDoJSON(t, req)
+}
+
+func flagsPostJSON(t *testing.T, ctx context.Context, url, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
+	return flagsDoJSON(t, req)
+}
+
+func flagsDoJSON(t *testing.T, req *http.Request) map[string]any {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return m
 }
