@@ -120,15 +120,21 @@ func (r *reconciler) stepAnalysisDone(idx int, spec *AnalysisSpec) bool {
 		r.event(EventNormal, "AnalysisRunStarted", "step %d analysis %s started", idx+1, run.Name)
 	}
 	r.st.Canary.CurrentStepAnalysisRunStatus = runStatus(run)
+	return r.gate(run, fmt.Sprintf("step %d analysis", idx+1))
+}
+
+// gate applies the verdict of a run that gates progress: success passes (the run is no
+// longer wanted), failure or error aborts, inconclusive pauses until promoted.
+func (r *reconciler) gate(run AnalysisState, what string) bool {
 	switch {
 	case run.Phase == AnalysisSuccessful:
 		r.wantRuns = r.wantRuns[:len(r.wantRuns)-1]
 		return true
 	case failed(run.Phase):
-		r.abort("AnalysisRunFailed", fmt.Sprintf("step %d analysis %s", idx+1, verdictOf(run)))
+		r.abort("AnalysisRunFailed", what+" "+verdictOf(run))
 	case run.Phase == AnalysisInconclusive:
 		if !r.st.hasPause(PauseInconclusive) {
-			r.event(EventWarning, "AnalysisInconclusive", "step %d analysis %s inconclusive: paused until promoted", idx+1, run.Name)
+			r.event(EventWarning, "AnalysisInconclusive", "%s %s inconclusive: paused until promoted", what, run.Name)
 		}
 		r.st.pauseSince(PauseInconclusive, r.now)
 	}

@@ -77,16 +77,7 @@ func (r *reconciler) prePromotionPassed(b *BlueGreenStrategy) bool {
 		r.event(EventNormal, "AnalysisRunStarted", "pre-promotion analysis %s started", run.Name)
 	}
 	r.st.BlueGreen.PrePromotionAnalysisRunStatus = runStatus(run)
-	switch {
-	case run.Phase == AnalysisSuccessful:
-		r.wantRuns = r.wantRuns[:len(r.wantRuns)-1]
-		return true
-	case failed(run.Phase):
-		r.abort("AnalysisRunFailed", "pre-promotion analysis "+verdictOf(run))
-	case run.Phase == AnalysisInconclusive:
-		r.st.pauseSince(PauseInconclusive, r.now)
-	}
-	return false
+	return r.gate(run, "pre-promotion analysis")
 }
 
 // promotionDecided applies autoPromotionEnabled / autoPromotionSeconds / promote.
