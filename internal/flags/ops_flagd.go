@@ -132,7 +132,7 @@ func (c *ruleCompiler) compileFractional(args []any, path string) (expr, error) 
 	}
 	return expr{fn: func(st *evalState) Value {
 		var h murmur3
-		for i, p := range bucketBy {
+		for _, p := range bucketBy {
 			v := p.fn(st)
 			switch {
 			case v.kind == KindString:
@@ -143,7 +143,6 @@ func (c *ruleCompiler) compileFractional(args []any, path string) (expr, error) 
 				// flagd: a missing bucketing value falls back to flagKey + targetingKey.
 				return byTargetingKey(st)
 			default:
-				_ = i
 				return Value{} // flagd: a non-string bucketing value makes the rule null
 			}
 		}
