@@ -59,6 +59,7 @@ func TestCoreOperators(t *testing.T) {
 		{`{"some": [{"var": "scores"}, {">": [{"var": ""}, 8]}]}`, `true`},
 		{`{"none": [{"var": "scores"}, {">": [{"var": ""}, 8]}]}`, `false`},
 		{`{"reduce": [{"var": "scores"}, {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]}`, `16`},
+		{`{"log": "debug"}`, `"debug"`},
 		{`{"missing": ["email", "phone", "empty"]}`, `["phone","empty"]`},
 		{`{"missing_some": [1, ["email", "phone"]]}`, `[]`},
 		{`{"missing_some": [2, ["email", "phone"]]}`, `["phone"]`},
