@@ -89,19 +89,24 @@ func New(cfg Config, logger *slog.Logger) *Gateway {
 // Requests already in flight finish on the old table; none fail because of the swap.
 // An invalid table is refused with FieldErrors and changes nothing.
 func (g *Gateway) SetRoutes(t RouteTable) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.setRoutesLocked(t)
+}
+
+func (g *Gateway) setRoutesLocked(t RouteTable) error {
 	if err := t.Validate(); err != nil {
 		g.met.routeUpdates.WithLabelValues("rejected").Inc()
 		return fmt.Errorf("invalid route table: %w", err)
 	}
-	t = t.Clone()
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.closed {
 		return errors.New("gateway is closed")
 	}
+	t = t.Clone()
 	ct := compile(t, g)
 	g.table.Store(ct)
 	g.syncEndpointsLocked(t)
+	g.pruneRevisionsLocked(t)
 	g.met.routeUpdates.WithLabelValues("applied").Inc()
 	return nil
 }
@@ -110,13 +115,35 @@ func (g *Gateway) SetRoutes(t RouteTable) error {
 // respect to other route changes.
 func (g *Gateway) UpdateService(name string, s Service) error {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	t := g.table.Load().src.Clone()
-	g.mu.Unlock()
 	if t.Services == nil {
 		t.Services = map[string]Service{}
 	}
 	t.Services[name] = s
-	return g.SetRoutes(t)
+	return g.setRoutesLocked(t)
+}
+
+// pruneRevisionsLocked forgets the recorder ring and metric series of revisions that are
+// no longer routed and whose recorded history has aged out, so memory and series do not
+// grow with every revision ever deployed.
+func (g *Gateway) pruneRevisionsLocked(t RouteTable) {
+	routed := map[revisionKey]bool{}
+	for name, s := range t.Services {
+		for _, r := range s.Revisions {
+			routed[revisionKey{name, r.Name}] = true
+		}
+	}
+	for _, k := range g.rec.pruneIdle(routed) {
+		delete(g.revMetrics, k)
+		labels := prometheus.Labels{"service": k.service, "revision": k.revision}
+		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+			g.met.requests, g.met.duration, g.met.inFlight, g.met.upstreamErrs, g.met.retries,
+			g.met.predictions, g.met.labels, g.met.mirrors,
+		} {
+			v.DeletePartialMatch(labels)
+		}
+	}
 }
 
 // Routes returns a copy of the table being served.

@@ -101,6 +101,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		}
 		req.URI().SetPathBytes(rest)
 	}
+	// Keep the upstream connection alive whatever the client asked; honour the client's
+	// "Connection: close" on the way back.
+	clientClose := req.Header.ConnectionClose()
 	req.Header.ResetConnectionClose()
 	if infer {
 		req.Header.SetBytesV(RequestIDHeader, id)
@@ -114,6 +117,9 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	switch how {
 	case outcomeAnswered:
 		resp.Header.ResetConnectionClose()
+		if clientClose {
+			ctx.SetConnectionClose()
+		}
 		rev.met.duration.Observe(latency.Seconds())
 	case outcomeTimeout:
 		status = fasthttp.StatusGatewayTimeout

@@ -128,6 +128,31 @@ func (r *Recorder) Window(service, revision string, d time.Duration) RevisionSna
 	return r.Snapshot(service, revision, r.clock.Now().Add(-d))
 }
 
+// pruneIdle drops the rings of revisions not in keep whose newest bucket is older than
+// the kept history (nothing left to report), and returns their keys.
+func (r *Recorder) pruneIdle(keep map[revisionKey]bool) []revisionKey {
+	oldest := r.clock.Now().UnixNano()/r.width - int64(r.buckets)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var dropped []revisionKey
+	for k, rr := range r.revs {
+		if keep[k] || rr.inFlight.Load() != 0 {
+			continue
+		}
+		rr.mu.Lock()
+		newest := int64(-1)
+		for i := range rr.ring {
+			newest = max(newest, rr.ring[i].index)
+		}
+		rr.mu.Unlock()
+		if newest < oldest {
+			delete(r.revs, k)
+			dropped = append(dropped, k)
+		}
+	}
+	return dropped
+}
+
 // Feedback returns the gateway-wide feedback outcome counts since start.
 func (r *Recorder) Feedback() FeedbackStats {
 	return FeedbackStats{

@@ -78,3 +78,30 @@ func TestLatencyIndexMatchesBounds(t *testing.T) {
 		t.Errorf("overflow index %d", got)
 	}
 }
+
+func TestRemovedRevisionsArePrunedAfterTheirHistoryAgesOut(t *testing.T) {
+	clk := newFakeClock()
+	g := New(Config{Clock: clk, RecordBuckets: 60}, nil)
+	defer g.Close()
+	if err := g.SetRoutes(split(90, 10)); err != nil {
+		t.Fatal(err)
+	}
+	g.rec.revision("detector", "canary").recordRequest(clk.Now(), 200, time.Millisecond, outcomeAnswered, 0)
+	if err := g.SetRoutes(split(100, 0)); err != nil { // canary still listed (weight 0)
+		t.Fatal(err)
+	}
+	only := oneService(Revision{Name: "stable", Weight: 1, Endpoints: eps("127.0.0.1:8081")})
+	if err := g.SetRoutes(only); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(g.Recorder().Revisions()); n != 2 {
+		t.Fatalf("canary pruned while its history is still readable (%d revisions)", n)
+	}
+	clk.Advance(2 * time.Minute)
+	if err := g.SetRoutes(only); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Recorder().Revisions(); len(got) != 1 || got[0][1] != "stable" {
+		t.Errorf("after aging out: %v", got)
+	}
+}
