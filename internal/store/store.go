@@ -44,6 +44,10 @@ type Options struct {
 	Now func() time.Time
 	// BusyTimeout is how long a writer waits for another writer's lock (default 10s).
 	BusyTimeout time.Duration
+	// Synchronous is the SQLite synchronous level: "FULL" (default: a commit survives
+	// kill -9 and power loss) or "NORMAL" (survives kill -9 only; for benchmarks and
+	// throwaway data).
+	Synchronous string
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
@@ -65,6 +69,13 @@ func OpenWithOptions(ctx context.Context, path string, opts Options) (*Store, er
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
 	}
+	switch opts.Synchronous {
+	case "":
+		opts.Synchronous = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return nil, fmt.Errorf("open store: synchronous: must be FULL or NORMAL, got %q", opts.Synchronous)
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("open store %q: %w", path, err)
@@ -76,7 +87,7 @@ func OpenWithOptions(ctx context.Context, path string, opts Options) (*Store, er
 	// FULL: in WAL mode, NORMAL would already survive kill -9 (the WAL is in the page
 	// cache), but not a power cut or kernel crash; the fsync per commit is cheap at the
 	// control plane's write rate (see docs/store.md for the measured cost).
-	q.Set("_synchronous", "FULL")
+	q.Set("_synchronous", opts.Synchronous)
 	q.Set("_foreign_keys", "1")
 	// BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on a
 	// read-to-write upgrade (which busy_timeout cannot resolve).

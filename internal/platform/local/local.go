@@ -31,7 +31,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock drives probes and backoff (default: real time).
 	Clock Clock
-	// Executable is what command[0] "shipsafe" runs (default os.Executable()).
+	// Executable is what command[0] "shipsafe" runs (default os.Executable()). A binary
+	// of `go run` (in a go-build temp dir) is copied to <dataDir>/bin first, so replicas
+	// can still be restarted after `go run` has exited and deleted it.
 	Executable string
 	// ImageCommands maps a container image (exact, or repository without tag) to the
 	// entrypoint used when containers[0].command is empty.
@@ -158,6 +160,10 @@ func Open(dataDir string, opts Options) (*Platform, error) {
 	}
 	lock, err := lockDir(abs)
 	if err != nil {
+		return nil, err
+	}
+	if opts.Executable, err = stableExecutable(abs, opts.Executable); err != nil {
+		_ = lock.Close()
 		return nil, err
 	}
 	base, cancel := context.WithCancel(context.Background())

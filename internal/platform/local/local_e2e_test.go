@@ -19,6 +19,7 @@ import (
 )
 
 func TestReplicasStartAndBecomeReadyOnMappedPorts(t *testing.T) {
+	t.Parallel()
 	p, dir := openTest(t, Options{})
 	ctx := context.Background()
 	tpl := helperTemplate("--ready-after", "300ms")
@@ -61,6 +62,7 @@ func TestReplicasStartAndBecomeReadyOnMappedPorts(t *testing.T) {
 }
 
 func TestKilledReplicaIsRestartedAndReported(t *testing.T) {
+	t.Parallel()
 	p, _ := openTest(t, Options{BackoffInitial: 100 * time.Millisecond})
 	ctx := context.Background()
 	if err := p.Apply(ctx, "svc", []platform.Revision{{Name: "v1", Template: helperTemplate(), Replicas: 1}}); err != nil {
@@ -87,6 +89,7 @@ func TestKilledReplicaIsRestartedAndReported(t *testing.T) {
 }
 
 func TestCrashLoopBacksOffExponentially(t *testing.T) {
+	t.Parallel()
 	p, _ := openTest(t, Options{BackoffInitial: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond})
 	ctx := context.Background()
 	tpl := helperTemplate("--crash-after", "0s")
@@ -119,6 +122,7 @@ func TestCrashLoopBacksOffExponentially(t *testing.T) {
 }
 
 func TestLivenessFailureRestartsReplica(t *testing.T) {
+	t.Parallel()
 	p, _ := openTest(t, Options{BackoffInitial: 50 * time.Millisecond})
 	tpl := helperTemplate("--live-fail-after", "1500ms")
 	// The named port "http" resolves to container port 8080, mapped to the replica's port.
@@ -142,6 +146,7 @@ func TestLivenessFailureRestartsReplica(t *testing.T) {
 }
 
 func TestScaleDownLeavesNoProcess(t *testing.T) {
+	t.Parallel()
 	p, dir := openTest(t, Options{MaxGracePeriod: time.Second})
 	abs, _ := filepath.Abs(dir)
 	ctx := context.Background()
@@ -188,6 +193,7 @@ func TestScaleDownLeavesNoProcess(t *testing.T) {
 }
 
 func TestDetachThenOpenAdoptsRunningReplicas(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	abs, _ := filepath.Abs(dir)
 	ctx := context.Background()
@@ -239,6 +245,7 @@ func TestDetachThenOpenAdoptsRunningReplicas(t *testing.T) {
 }
 
 func TestOpenKillsUnrecordedReplicas(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	abs, _ := filepath.Abs(dir)
 	ctx := context.Background()
@@ -262,9 +269,11 @@ func TestOpenKillsUnrecordedReplicas(t *testing.T) {
 }
 
 func TestUsageFromProc(t *testing.T) {
+	t.Parallel()
 	p, _ := openTest(t, Options{})
 	ctx := context.Background()
-	tpl := helperTemplate("--burn", "300ms", "--alloc-mb", "32")
+	// Each replica forks a child: usage covers the whole process group.
+	tpl := helperTemplate("--burn", "300ms", "--alloc-mb", "32", "--child")
 	if err := p.Apply(ctx, "svc", []platform.Revision{{Name: "v1", Template: tpl, Replicas: 2}}); err != nil {
 		t.Fatal(err)
 	}
@@ -273,8 +282,14 @@ func TestUsageFromProc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Processes != 2 || u.CPUCores <= 0 || u.RSSBytes < 2*32<<20 {
-		t.Fatalf("usage = %+v, want 2 processes, CPU > 0, RSS >= 64 MiB", u)
+	if u.Processes != 4 || u.CPUCores <= 0 || u.RSSBytes < 2*32<<20 {
+		t.Fatalf("usage = %+v, want 4 processes, CPU > 0, RSS >= 64 MiB", u)
+	}
+	// A second sample reports the rate over the interval since the first.
+	time.Sleep(300 * time.Millisecond)
+	u2, err := p.Usage(ctx, "svc", "v1")
+	if err != nil || u2.Processes != 4 || u2.CPUCores >= u.CPUCores {
+		t.Fatalf("second sample %+v (%v): want the idle rate, below the start-up average %f", u2, err, u.CPUCores)
 	}
 	if _, err := p.Usage(ctx, "svc", "nope"); err == nil {
 		t.Fatal("Usage of an unknown revision succeeded")
@@ -282,6 +297,7 @@ func TestUsageFromProc(t *testing.T) {
 }
 
 func TestSecondOpenOnSameDirFails(t *testing.T) {
+	t.Parallel()
 	_, dir := openTest(t, Options{})
 	if _, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), "another local platform") {
 		t.Fatalf("second Open: %v", err)
@@ -289,6 +305,7 @@ func TestSecondOpenOnSameDirFails(t *testing.T) {
 }
 
 func TestApplyRejectsBadRevisionsAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	p, _ := openTest(t, Options{})
 	ctx := context.Background()
 	missing := helperTemplate()
@@ -322,6 +339,7 @@ func TestApplyRejectsBadRevisionsAndChangesNothing(t *testing.T) {
 // platform (no Detach, no cleanup) and checks its replicas keep serving and a new
 // platform adopts them.
 func TestReplicasSurviveKilledControlPlaneAndAreAdopted(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	abs, _ := filepath.Abs(dir)
 	exe, err := os.Executable()

@@ -145,20 +145,34 @@ func listPIDs(procRoot string) ([]int, error) {
 	return pids, nil
 }
 
-// groupMembers returns the live (non-zombie) processes whose process group is pgid,
-// with their stats.
-func groupMembers(procRoot string, pgid int) (map[int]procStat, error) {
+// scanProcs reads the stat of every live (non-zombie) process.
+func scanProcs(procRoot string) (map[int]procStat, error) {
 	pids, err := listPIDs(procRoot)
 	if err != nil {
 		return nil, err
 	}
-	members := map[int]procStat{}
+	out := make(map[int]procStat, len(pids))
 	for _, pid := range pids {
-		st, err := readProcStat(procRoot, pid)
-		if err != nil || st.dead() || st.PGID != pgid {
-			continue
+		if st, err := readProcStat(procRoot, pid); err == nil && !st.dead() {
+			out[pid] = st
 		}
-		members[pid] = st
+	}
+	return out, nil
+}
+
+// groupMembers returns the live (non-zombie) processes whose process group is pgid,
+// with their stats. It scans all of /proc, because once the leader has exited its
+// children are reparented away from it.
+func groupMembers(procRoot string, pgid int) (map[int]procStat, error) {
+	all, err := scanProcs(procRoot)
+	if err != nil {
+		return nil, err
+	}
+	members := map[int]procStat{}
+	for pid, st := range all {
+		if st.PGID == pgid {
+			members[pid] = st
+		}
 	}
 	return members, nil
 }
@@ -173,4 +187,39 @@ func signalGroup(pgid int, sig syscall.Signal) error {
 		return fmt.Errorf("signal %v to process group %d: %w", sig, pgid, err)
 	}
 	return nil
+}
+
+// groupTree returns the leader and its descendants that are still in its process group,
+// with their stats, found through /proc/<pid>/task/<tid>/children. Unlike groupMembers
+// it reads only those processes: a full /proc scan can block for milliseconds on busy
+// unrelated processes. ok is false when the kernel lacks the children files (then use
+// groupMembers).
+func groupTree(procRoot string, leader int) (members map[int]procStat, ok bool) {
+	members = map[int]procStat{}
+	queue := []int{leader}
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		st, err := readProcStat(procRoot, pid)
+		if err != nil || st.dead() || st.PGID != leader {
+			continue
+		}
+		members[pid] = st
+		tasks, err := os.ReadDir(fmt.Sprintf("%s/%d/task", procRoot, pid))
+		if err != nil {
+			continue
+		}
+		for _, task := range tasks {
+			data, err := os.ReadFile(fmt.Sprintf("%s/%d/task/%s/children", procRoot, pid, task.Name()))
+			if errors.Is(err, os.ErrNotExist) && pid == leader {
+				return nil, false
+			}
+			for f := range strings.FieldsSeq(string(data)) {
+				if child, err := strconv.Atoi(f); err == nil {
+					queue = append(queue, child)
+				}
+			}
+		}
+	}
+	return members, true
 }

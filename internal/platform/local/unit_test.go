@@ -2,6 +2,8 @@ package local
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +142,39 @@ func TestBuildLaunchEnvOrderCommandAndImageMapping(t *testing.T) {
 	tpl.Spec.Containers[0].Image = "unknown:1"
 	if _, err := r.buildLaunch(tpl, replicaPorts{Main: 1}, podContext{}, "/d", "/w"); err == nil || !strings.Contains(err.Error(), "containers[0].command: required") {
 		t.Fatalf("unknown image without command: %v", err)
+	}
+}
+
+func TestStableExecutableCopiesGoRunBinaries(t *testing.T) {
+	dataDir := t.TempDir()
+	buildDir := filepath.Join(t.TempDir(), "go-build123", "exe")
+	if err := os.MkdirAll(buildDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(buildDir, "shipsafe")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\necho one\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := stableExecutable(dataDir, exe)
+	if err != nil || got != filepath.Join(dataDir, "bin", "shipsafe") {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if data, _ := os.ReadFile(got); string(data) != "#!/bin/sh\necho one\n" {
+		t.Fatalf("copy holds %q", data)
+	}
+	if fi, _ := os.Stat(got); fi.Mode().Perm()&0o100 == 0 {
+		t.Fatalf("copy not executable: %v", fi.Mode())
+	}
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\necho two, longer\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = stableExecutable(dataDir, exe); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(got); !strings.Contains(string(data), "two") {
+		t.Fatalf("changed binary not recopied: %q", data)
+	}
+	if other, _ := stableExecutable(dataDir, "/usr/local/bin/shipsafe"); other != "/usr/local/bin/shipsafe" {
+		t.Fatalf("installed binary rewritten to %q", other)
 	}
 }

@@ -61,24 +61,32 @@ func (p *Platform) Usage(ctx context.Context, svc, rev string) (platform.Usage, 
 	if len(groups) == 0 {
 		return u, nil
 	}
-	pids, err := listPIDs(p.opts.ProcRoot)
-	if err != nil {
-		return u, fmt.Errorf("usage of %s/%s: %w", svc, rev, err)
-	}
 	ticks := map[int]uint64{}
-	for _, pid := range pids {
-		st, err := readProcStat(p.opts.ProcRoot, pid)
-		if err != nil || st.dead() {
-			continue
+	var scanned map[int]procStat // full /proc scan, only when the children files are missing
+	for pgid := range groups {
+		members, ok := groupTree(p.opts.ProcRoot, pgid)
+		if !ok {
+			if scanned == nil {
+				all, err := scanProcs(p.opts.ProcRoot)
+				if err != nil {
+					return u, fmt.Errorf("usage of %s/%s: %w", svc, rev, err)
+				}
+				scanned = all
+			}
+			members = map[int]procStat{}
+			for pid, st := range scanned {
+				if st.PGID == pgid {
+					members[pid] = st
+				}
+			}
 		}
-		if _, ok := groups[st.PGID]; !ok {
-			continue
+		for pid, st := range members {
+			ticks[pgid] += st.UTime + st.STime
+			if rss, err := readRSS(p.opts.ProcRoot, pid); err == nil {
+				u.RSSBytes += rss
+			}
+			u.Processes++
 		}
-		ticks[st.PGID] += st.UTime + st.STime
-		if rss, err := readRSS(p.opts.ProcRoot, pid); err == nil {
-			u.RSSBytes += rss
-		}
-		u.Processes++
 	}
 	now := p.clock.Now()
 	p.usage.mu.Lock()
