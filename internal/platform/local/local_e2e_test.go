@@ -217,8 +217,12 @@ func TestDetachThenOpenAdoptsRunningReplicas(t *testing.T) {
 	}
 
 	p2 := openAt(t, dir, Options{BackoffInitial: 50 * time.Millisecond, PollInterval: 50 * time.Millisecond})
-	var after platform.RevisionState
-	eventually(t, 15*time.Second, "adopted replicas ready", func() bool { after = observeRev(t, p2, "svc", "v1"); return after.Ready == 2 })
+	// Ready as soon as Open returns: a restarted control plane must not see its serving
+	// replicas as unready.
+	after := observeRev(t, p2, "svc", "v1")
+	if after.Ready != 2 || len(after.Endpoints) != 2 {
+		t.Fatalf("right after re-Open: %+v", after)
+	}
 	for i, pod := range after.Pods {
 		if pod.PID != before.Pods[i].PID || pod.Endpoint != before.Pods[i].Endpoint || pod.Restarts != 0 {
 			t.Fatalf("adopted pod %+v differs from %+v", pod, before.Pods[i])
@@ -375,8 +379,10 @@ func TestReplicasSurviveKilledControlPlaneAndAreAdopted(t *testing.T) {
 		}
 	}
 	p := openAt(t, dir, Options{})
-	var st platform.RevisionState
-	eventually(t, 15*time.Second, "adopted replicas ready", func() bool { st = observeRev(t, p, "svc", "v1"); return st.Ready == 2 })
+	st := observeRev(t, p, "svc", "v1")
+	if st.Ready != 2 {
+		t.Fatalf("right after Open: %+v", st)
+	}
 	var adopted []int
 	for _, pod := range st.Pods {
 		adopted = append(adopted, pod.PID)

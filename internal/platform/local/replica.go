@@ -291,6 +291,11 @@ func (r *replica) supervise(h *process) (string, endKind) {
 	nextLive := h.startedAt.Add(lTiming.initialDelay)
 	if readiness == nil {
 		r.setReady(true, "")
+	} else if h.readyOnAdoption {
+		// Probed once by Open: keep serving through the control-plane restart.
+		rt.passing = true
+		r.setReady(true, "")
+		nextReady = r.p.clock.Now().Add(rTiming.period)
 	}
 	for {
 		var timer <-chan time.Time
@@ -459,6 +464,8 @@ type process struct {
 	startedAt  time.Time
 	done       chan struct{} // closed when the process has exited
 	exitReason string        // valid after done is closed
+	// readyOnAdoption: an adopted process that passed one readiness probe during Open.
+	readyOnAdoption bool
 	stopPoll   chan struct{}
 	once       sync.Once
 }

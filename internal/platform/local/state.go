@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -170,6 +171,13 @@ func (p *Platform) restore() error {
 		}
 	}
 	p.mu.Unlock()
+	var adopted []adoptedReplica
+	for _, ps := range starts {
+		if ps.adopted != nil && !ps.stop {
+			adopted = append(adopted, adoptedReplica{ps.r, ps.adopted})
+		}
+	}
+	p.probeAdopted(adopted)
 	if err := p.killOrphans(adoptedGroups); err != nil {
 		p.log.Warn("sweep unrecorded replica processes", "err", err)
 	}
@@ -213,4 +221,29 @@ func (p *Platform) killOrphans(adopted map[int]bool) error {
 		}
 	}
 	return nil
+}
+
+type adoptedReplica struct {
+	r *replica
+	h *process
+}
+
+// probeAdopted runs one readiness probe on every adopted replica, in parallel, before
+// Open returns: replicas that pass count as ready at once, so a control plane restarted
+// under traffic never sees its serving replicas as unready and routes around them.
+func (p *Platform) probeAdopted(adopted []adoptedReplica) {
+	var wg sync.WaitGroup
+	for _, a := range adopted {
+		tpl, _ := a.r.template()
+		c := &tpl.Spec.Containers[0]
+		if c.ReadinessProbe == nil {
+			continue
+		}
+		wg.Go(func() {
+			if err := p.prober.run(p.base, c.ReadinessProbe, c, a.r.ports, launchSpec{}); err == nil {
+				a.h.readyOnAdoption = true
+			}
+		})
+	}
+	wg.Wait()
 }
