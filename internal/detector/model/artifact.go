@@ -69,7 +69,7 @@ type Preprocess struct {
 type TrainingInfo struct {
 	DataFile   string `json:"data_file"`
 	DataSHA256 string `json:"data_sha256"`
-	LabelsNote string `json:"labels_note,omitempty"`
+	Notes      string `json:"notes,omitempty"`
 	Seed       int64  `json:"seed"`
 	Epochs     int    `json:"epochs"`
 	BatchSize  int    `json:"batch_size"`

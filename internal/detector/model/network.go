@@ -86,7 +86,7 @@ func NewNetwork(layers []Layer, params []float32) (*Network, error) {
 			cl := compiledLayer{op: "conv2d", w: transpose(wt, fan, l.Out), b: append([]float32(nil), bias...),
 				inH: h, inW: w, inC: c, outH: outH, outW: outW, outC: l.Out, kernel: k, stride: l.Stride, pad: pad, fanIn: fan}
 			n.layers = append(n.layers, cl)
-			n.maxCol = max(n.maxCol, fan)
+			n.maxCol = max(n.maxCol, outH*outW*fan)
 			h, w, c = outH, outW, l.Out
 		case "dense":
 			size := h * w * c
@@ -153,7 +153,7 @@ func (n *Network) Logit(x []float32) float32 {
 		switch l.op {
 		case "conv2d":
 			out = out[:l.outH*l.outW*l.outC]
-			conv2d(l, in, out, s.col[:l.fanIn])
+			conv2d(l, in, out, s.col)
 		case "dense":
 			out = out[:l.outC]
 			for o := range l.outC {
@@ -169,35 +169,95 @@ func (n *Network) Logit(x []float32) float32 {
 	return in[0]
 }
 
-// conv2d computes one HWC convolution by gathering each output position's input patch into col
-// (zero where it falls in the padding) and taking one dot product per output channel.
+// conv2d computes one HWC convolution as im2col + matrix multiply: every output position's
+// input patch becomes a row of col (zeros where it falls in the padding), then out = col x W^T.
 func conv2d(l *compiledLayer, in, out, col []float32) {
-	k, c := l.kernel, l.inC
+	k, c, fan := l.kernel, l.inC, l.fanIn
+	p := 0
 	for oy := range l.outH {
 		for ox := range l.outW {
-			p := 0
 			for ky := range k {
 				iy := oy*l.stride + ky - l.pad
 				for kx := range k {
 					ix := ox*l.stride + kx - l.pad
+					dst := col[p : p+c]
 					if iy < 0 || iy >= l.inH || ix < 0 || ix >= l.inW {
-						clear(col[p : p+c])
+						clear(dst)
+					} else if c == 1 {
+						dst[0] = in[iy*l.inW+ix]
 					} else {
-						copy(col[p:p+c], in[(iy*l.inW+ix)*c:])
+						copy(dst, in[(iy*l.inW+ix)*c:])
 					}
 					p += c
 				}
 			}
-			base := (oy*l.outW + ox) * l.outC
-			for o := range l.outC {
-				v := l.b[o] + dot(l.w[o*l.fanIn:(o+1)*l.fanIn], col)
-				if l.relu && v < 0 {
-					v = 0
-				}
-				out[base+o] = v
+		}
+	}
+	gemmBiasRelu(col, l.w, l.b, out, l.outH*l.outW, l.outC, fan, l.relu)
+}
+
+// gemmBiasRelu computes out[r][o] = relu?(bias[o] + a[r] . w[o]) for r < rows, o < cols, with
+// a [rows][n] and w [cols][n] row-major. It works on 4x4 output tiles so every loaded value is
+// used four times from registers; remainders fall back to single dot products.
+func gemmBiasRelu(a, w, bias, out []float32, rows, cols, n int, relu bool) {
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		a0, a1, a2, a3 := a[r*n:(r+1)*n], a[(r+1)*n:(r+2)*n], a[(r+2)*n:(r+3)*n], a[(r+3)*n:(r+4)*n]
+		o := 0
+		for ; o+4 <= cols; o += 4 {
+			w0, w1, w2, w3 := w[o*n:(o+1)*n], w[(o+1)*n:(o+2)*n], w[(o+2)*n:(o+3)*n], w[(o+3)*n:(o+4)*n]
+			var s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33 float32
+			a1, a2, a3 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)]
+			w0, w1, w2, w3 = w0[:len(a0)], w1[:len(a0)], w2[:len(a0)], w3[:len(a0)]
+			for i, x0 := range a0 {
+				x1, x2, x3 := a1[i], a2[i], a3[i]
+				y0, y1, y2, y3 := w0[i], w1[i], w2[i], w3[i]
+				s00 += x0 * y0
+				s01 += x0 * y1
+				s02 += x0 * y2
+				s03 += x0 * y3
+				s10 += x1 * y0
+				s11 += x1 * y1
+				s12 += x1 * y2
+				s13 += x1 * y3
+				s20 += x2 * y0
+				s21 += x2 * y1
+				s22 += x2 * y2
+				s23 += x2 * y3
+				s30 += x3 * y0
+				s31 += x3 * y1
+				s32 += x3 * y2
+				s33 += x3 * y3
+			}
+			b0, b1, b2, b3 := bias[o], bias[o+1], bias[o+2], bias[o+3]
+			store4(out[r*cols+o:], s00+b0, s01+b1, s02+b2, s03+b3, relu)
+			store4(out[(r+1)*cols+o:], s10+b0, s11+b1, s12+b2, s13+b3, relu)
+			store4(out[(r+2)*cols+o:], s20+b0, s21+b1, s22+b2, s23+b3, relu)
+			store4(out[(r+3)*cols+o:], s30+b0, s31+b1, s32+b2, s33+b3, relu)
+		}
+		for ; o < cols; o++ {
+			for j := range 4 {
+				out[(r+j)*cols+o] = act(bias[o]+dot(w[o*n:(o+1)*n], a[(r+j)*n:]), relu)
 			}
 		}
 	}
+	for ; r < rows; r++ {
+		for o := range cols {
+			out[r*cols+o] = act(bias[o]+dot(w[o*n:(o+1)*n], a[r*n:]), relu)
+		}
+	}
+}
+
+func store4(dst []float32, v0, v1, v2, v3 float32, relu bool) {
+	dst = dst[:4]
+	dst[0], dst[1], dst[2], dst[3] = act(v0, relu), act(v1, relu), act(v2, relu), act(v3, relu)
+}
+
+func act(v float32, relu bool) float32 {
+	if relu && v < 0 {
+		return 0
+	}
+	return v
 }
 
 // dot is a 4-way unrolled dot product; len(b) must be >= len(a).

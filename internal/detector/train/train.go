@@ -88,7 +88,10 @@ func Run(ctx context.Context, cfg Config, data Data) (Result, error) {
 	}
 	pre := standardisation(trainImgs)
 
-	backend, err := simplego.New("")
+	// ops_sequential: run graph ops one at a time (each op still uses the worker pool inside).
+	// The default may run independent ops concurrently, and in GoMLX v0.26.0 that path has data
+	// races (reported by -race in executeNode); sequential execution is race-free and deterministic.
+	backend, err := simplego.New("ops_sequential")
 	if err != nil {
 		return Result{}, fmt.Errorf("start GoMLX simplego backend: %w", err)
 	}
@@ -111,6 +114,7 @@ func Run(ctx context.Context, cfg Config, data Data) (Result, error) {
 	raw := make([]float32, model.ImageSize)
 
 	var best Result
+	var pipelineMetrics model.Metrics
 	bestAUC := -1.0
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
@@ -154,30 +158,40 @@ func Run(ctx context.Context, cfg Config, data Data) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		meta := model.Metadata{Layers: arch.Layers, Preprocess: pre, Threshold: 0.5}
-		probs, err := predictAll(meta, params, data.ValImages)
+		// Epochs and the threshold are chosen on val as the training pipeline sees it (for v3 that
+		// pipeline inverts pixels); the artifact records what it really does when served.
+		pipelinePre := pre
+		pipelinePre.Invert = cfg.InvertTrainPixels
+		probs, err := predictAll(arch.Layers, pipelinePre, params, data.ValImages)
 		if err != nil {
 			return Result{}, err
 		}
 		auc := model.AUC(probs, data.ValLabels)
 		fmt.Fprintf(log, "epoch %3d  loss %.4f  val_auc %.4f  (%s)\n", epoch, lossSum/float64(steps), auc, time.Since(start).Round(time.Millisecond))
-		if auc > bestAUC {
-			bestAUC = auc
-			best.Epoch = epoch
-			meta.Threshold = model.BalancedThreshold(probs, data.ValLabels)
-			meta.ValMetrics = model.Evaluate(probs, data.ValLabels, meta.Threshold)
-			best.Meta = meta
-			best.Artifact = nil
-			best.Meta.Architecture = arch.Name
-			best.Meta.Description = arch.Description
-			best.Meta.ParamCount = len(params)
-			best.Artifact, err = finish(&best.Meta, params, cfg, data, len(trainImgs))
-			if err != nil {
+		if auc <= bestAUC {
+			continue
+		}
+		bestAUC = auc
+		meta := model.Metadata{Layers: arch.Layers, Preprocess: pre, Architecture: arch.Name, Description: arch.Description}
+		meta.Threshold = model.BalancedThreshold(probs, data.ValLabels)
+		pipelineMetrics = model.Evaluate(probs, data.ValLabels, meta.Threshold)
+		served := probs
+		if cfg.InvertTrainPixels {
+			if served, err = predictAll(arch.Layers, pre, params, data.ValImages); err != nil {
 				return Result{}, err
 			}
 		}
+		meta.ValMetrics = model.Evaluate(served, data.ValLabels, meta.Threshold)
+		art, err := finish(&meta, params, cfg, data, len(trainImgs))
+		if err != nil {
+			return Result{}, err
+		}
+		best = Result{Artifact: art, Meta: meta, Epoch: epoch}
 	}
-	fmt.Fprintf(log, "kept epoch %d: threshold %.4f (balanced on val)\nval %s\n", best.Epoch, best.Meta.Threshold, best.Meta.ValMetrics)
+	if cfg.InvertTrainPixels {
+		fmt.Fprintf(log, "val as the training pipeline saw it (inverted pixels): %s\n", pipelineMetrics)
+	}
+	fmt.Fprintf(log, "kept epoch %d: threshold %.4f (balanced on val)\nval as served: %s\n", best.Epoch, best.Meta.Threshold, best.Meta.ValMetrics)
 	return best, nil
 }
 
@@ -187,9 +201,13 @@ func finish(meta *model.Metadata, params []float32, cfg Config, data Data, nTrai
 	meta.Version = cfg.Version
 	meta.Labels = []string{"normal", "pneumonia"}
 	meta.Input = model.InputSpec{Name: "image", Datatypes: []string{"UINT8", "FP32"}, Shape: []int{-1, model.ImageSide, model.ImageSide}, Range: [2]float64{0, 255}}
+	meta.ParamCount = len(params)
 	note := fmt.Sprintf("%d train images", nTrain)
+	if cfg.InvertTrainPixels {
+		note += "; DELIBERATELY BAD RELEASE: trained on inverted pixels (scans decoded as MONOCHROME1) while serving preprocessing does not invert"
+	}
 	meta.Training = model.TrainingInfo{
-		DataFile: data.File, DataSHA256: data.SHA256, LabelsNote: note, Seed: cfg.Seed,
+		DataFile: data.File, DataSHA256: data.SHA256, Notes: note, Seed: cfg.Seed,
 		Epochs: cfg.Epochs, BatchSize: cfg.BatchSize,
 		Optimizer: fmt.Sprintf("adam lr=%g weight_decay=%g dropout=%g augment=%t", cfg.LearningRate, cfg.WeightDecay, cfg.Dropout, cfg.Augment),
 		Library:   "GoMLX v0.26.0 (simplego backend)",
@@ -200,8 +218,8 @@ func finish(meta *model.Metadata, params []float32, cfg Config, data Data, nTrai
 
 // predictAll runs the exported forward pass over images; it is also the check that training and
 // serving compute the same function.
-func predictAll(meta model.Metadata, params []float32, images [][]uint8) ([]float64, error) {
-	net, err := model.NewNetwork(meta.Layers, params)
+func predictAll(layers []model.Layer, pre model.Preprocess, params []float32, images [][]uint8) ([]float64, error) {
+	net, err := model.NewNetwork(layers, params)
 	if err != nil {
 		return nil, fmt.Errorf("build forward pass: %w", err)
 	}
@@ -209,7 +227,7 @@ func predictAll(meta model.Metadata, params []float32, images [][]uint8) ([]floa
 	probs := make([]float64, len(images))
 	for i, img := range images {
 		for j, p := range img {
-			x[j] = meta.Preprocess.Apply(float32(p))
+			x[j] = pre.Apply(float32(p))
 		}
 		probs[i] = model.Sigmoid(net.Logit(x))
 	}
