@@ -160,16 +160,18 @@ func waitsForPromote(spec rollout.Spec, st rollout.Status) bool {
 // finished reports the end of the simulated rollout: the target stable with nothing else
 // running, or an abort fully rolled back.
 func finished(spec rollout.Spec, w *World, res rollout.Result, target string) (bool, string) {
-	others := 0
+	others, stableUp := 0, false
 	for _, rv := range w.Observe().Revisions {
 		if rv.Hash != res.Status.StableRS {
 			others += int(rv.Replicas)
+		} else {
+			stableUp = rv.Available >= spec.Replicas
 		}
 	}
 	switch {
 	case res.Status.StableRS == target && res.Status.Phase == rollout.PhaseHealthy && others == 0:
 		return true, fmt.Sprintf("completed: %s is stable and serves 100%%", target)
-	case res.Status.Abort && others == 0:
+	case res.Status.Abort && others == 0 && stableUp:
 		return true, fmt.Sprintf("rolled back: %s (%s)", res.Status.StableRS, res.Status.Message)
 	}
 	return false, ""
