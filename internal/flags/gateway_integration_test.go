@@ -41,6 +41,9 @@ func startModel(t *testing.T, name string) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// flags.Selector is the gateway's VariantSelector (checked at compile time).
+var _ gateway.VariantSelector = flags.Selector{}
+
 // TestGatewaySelectsRevisionByFlag runs a real gateway with real HTTP backends: the flag's
 // variant picks the revision per patient, an unready revision falls back along the chain
 // (experimental → stable → fallback) and each fallback is counted; a flag change through
