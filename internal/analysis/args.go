@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -57,6 +58,9 @@ func substitute(m v1alpha1.Metric, args map[string]string) (v1alpha1.Metric, err
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return m, fmt.Errorf("encode metric %q: %w", m.Name, err)
+	}
+	if !bytes.Contains(raw, []byte("{{")) {
+		return m, nil
 	}
 	var missing []string
 	out := argRef.ReplaceAllFunc(raw, func(ref []byte) []byte {

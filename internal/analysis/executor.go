@@ -35,6 +35,7 @@ type Executor struct {
 	secrets   SecretSource
 	log       *slog.Logger
 	conds     *conditionCache
+	patterns  *patternCache
 }
 
 // NewExecutor checks opts and returns an Executor.
@@ -49,7 +50,7 @@ func NewExecutor(opts Options) (*Executor, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Executor{providers: opts.Providers, secrets: opts.Secrets, log: log, conds: newConditionCache(opts.Compile)}, nil
+	return &Executor{providers: opts.Providers, secrets: opts.Secrets, log: log, conds: newConditionCache(opts.Compile), patterns: &patternCache{}}, nil
 }
 
 func (e *Executor) compile(expr string) (Condition, error) { return e.conds.get(expr) }

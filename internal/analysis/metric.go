@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
@@ -86,11 +85,11 @@ func (e *Executor) plan(i int, raw v1alpha1.Metric, args map[string]string, spec
 			return nil, fmt.Errorf("%s: %w", field("failureCondition"), err)
 		}
 	}
-	if p.dryRun, err = matchesAny(spec.DryRun, m.Name, "spec.dryRun"); err != nil {
+	if p.dryRun, err = e.matchesAny(spec.DryRun, m.Name, "spec.dryRun"); err != nil {
 		return nil, err
 	}
 	for j, r := range spec.MeasurementRetention {
-		ok, err := nameMatches(r.MetricName, m.Name)
+		ok, err := e.nameMatches(r.MetricName, m.Name)
 		if err != nil {
 			return nil, fmt.Errorf("spec.measurementRetention[%d].metricName: %w", j, err)
 		}
@@ -202,9 +201,9 @@ func duration(field string, d v1alpha1.DurationString) (time.Duration, error) {
 }
 
 // matchesAny reports whether name matches one of the dry-run entries (a name or a regexp).
-func matchesAny(entries []v1alpha1.DryRun, name, field string) (bool, error) {
+func (e *Executor) matchesAny(entries []v1alpha1.DryRun, name, field string) (bool, error) {
 	for i, d := range entries {
-		ok, err := nameMatches(d.MetricName, name)
+		ok, err := e.nameMatches(d.MetricName, name)
 		if err != nil {
 			return false, fmt.Errorf("%s[%d].metricName: %w", field, i, err)
 		}
@@ -217,11 +216,11 @@ func matchesAny(entries []v1alpha1.DryRun, name, field string) (bool, error) {
 
 // nameMatches compares a metric name with a pattern that is the name itself or a
 // regular expression matching the whole name (".*" for all).
-func nameMatches(pattern, name string) (bool, error) {
+func (e *Executor) nameMatches(pattern, name string) (bool, error) {
 	if pattern == name {
 		return true, nil
 	}
-	re, err := regexp.Compile("^(?:" + pattern + ")$")
+	re, err := e.patterns.get(pattern)
 	if err != nil {
 		return false, fmt.Errorf("%q is neither a metric name nor a valid regular expression: %w", pattern, err)
 	}

@@ -48,7 +48,7 @@ type modelBackend struct {
 	hits, errors5 atomic.Int64
 }
 
-func startModel(t *testing.T, label int, prob float64, failEvery int64, delay time.Duration) *modelBackend {
+func startModel(t testing.TB, label int, prob float64, failEvery int64, delay time.Duration) *modelBackend {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,7 +79,7 @@ func startModel(t *testing.T, label int, prob float64, failEvery int64, delay ti
 	return b
 }
 
-func serveGateway(t *testing.T, g *gateway.Gateway) string {
+func serveGateway(t testing.TB, g *gateway.Gateway) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
