@@ -502,3 +502,35 @@ func TestResumesFromStoredStatus(t *testing.T) {
 		t.Fatalf("phase %s with %d measurements", loaded.Status.Phase, len(loaded.Status.MetricResults[0].Measurements))
 	}
 }
+
+// TestNoValueNeverPassesAnyConditions checks the rule over every combination of the
+// conditions templates write and the shapes "no data" takes: no measurement and no run
+// ever ends Successful on them, whatever the limits.
+func TestNoValueNeverPassesAnyConditions(t *testing.T) {
+	conds := []string{"", "result < 0.05", "result > 0.1", "result[0] < 0.05", "result[0] > 0.1", "isNaN(result)",
+		"!isNaN(result)", "isNil(result)", "!isNil(result)", "default(result, 0) < 1", "true", "false", "len(result) == 0",
+		"all(result, # < 1)", "none(result, # > 1)", "asFloat(result) < 1"}
+	values := []any{nil, math.NaN(), []float64{}, []float64{math.NaN()}, []float64{0.01, math.NaN()}, []any{}, []any{math.NaN()}, map[string]any{}, ""}
+	for _, s := range conds {
+		for _, f := range conds {
+			for _, v := range values {
+				e, fp := newExec(t, nil)
+				m := promMetric("m", "q")
+				m.SuccessCondition, m.FailureCondition = s, f
+				m.Interval, m.Count = "1s", intOrStr(3)
+				m.InconclusiveLimit, m.ConsecutiveErrorLimit, m.FailureLimit = intOrStr(10), intOrStr(10), intOrStr(10)
+				fp.scripts["m"] = []step{{value: v}}
+				run := runOf(m)
+				drive(t, e, run, 10)
+				for _, meas := range run.Status.MetricResults[0].Measurements {
+					if meas.Phase == v1alpha1.AnalysisPhaseSuccessful {
+						t.Fatalf("success %q failure %q value %#v: measurement Successful", s, f, v)
+					}
+				}
+				if run.Status.Phase == v1alpha1.AnalysisPhaseSuccessful {
+					t.Fatalf("success %q failure %q value %#v: run Successful", s, f, v)
+				}
+			}
+		}
+	}
+}
