@@ -77,6 +77,14 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Durati
 	if err := cp.opts.Platform.Apply(ctx, name, revs); err != nil {
 		return 0, false, fmt.Errorf("apply replicas of %s: %w", name, err)
 	}
+	// Replicas chosen for scale-down leave the platform's endpoints at once, before they
+	// are signalled (the platform's drain delay): route around them now, not a tick later.
+	if after, err := cp.opts.Platform.Observe(ctx, name); err == nil && endpointsShrank(states, after) {
+		if err := cp.setServices(ctx, name, gatewayServices(l, res.Plan.Traffic, after)); err != nil {
+			return 0, false, err
+		}
+		states = after
+	}
 	events := res.Events
 	cp.stopRuns(ctx, l, res.Plan.StopAnalysis)
 	events = append(events, cp.startRuns(ctx, l, res.Plan.StartAnalysis, now)...)
@@ -168,4 +176,22 @@ func ptrTime(t time.Time) *metav1.Time {
 func mustJSON(v any) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// endpointsShrank reports whether any endpoint listed before is gone after.
+func endpointsShrank(before, after []platform.RevisionState) bool {
+	now := map[string]bool{}
+	for _, s := range after {
+		for _, e := range s.Endpoints {
+			now[e] = true
+		}
+	}
+	for _, s := range before {
+		for _, e := range s.Endpoints {
+			if !now[e] {
+				return true
+			}
+		}
+	}
+	return false
 }

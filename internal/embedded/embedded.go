@@ -105,7 +105,7 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	if rt.Store, err = store.Open(ctx, filepath.Join(dir, "shipsafe.db")); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if rt.Platform, err = local.Open(filepath.Join(dir, "platform"), local.Options{Logger: opts.Log, Executable: opts.Executable, DrainDelay: 300 * time.Millisecond}); err != nil {
+	if rt.Platform, err = local.Open(filepath.Join(dir, "platform"), local.Options{Logger: opts.Log, Executable: opts.Executable, DrainDelay: time.Second}); err != nil {
 		return nil, fmt.Errorf("open local platform: %w", err)
 	}
 	if rt.Dataplane, err = dataplane.Ensure(ctx, dir, opts.Executable, opts.Listen, rt.Token); err != nil {

@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+)
+
+// detectorRollout renders a rollout of the detector with a strategy block and extra serve
+// args (a different flag makes a different revision of the same model).
+func detectorRollout(name string, replicas int, model, extraArgs, strategy string) string {
+	args := ""
+	for _, a := range strings.Fields(extraArgs) {
+		args += fmt.Sprintf(", %q", a)
+	}
+	return fmt.Sprintf(`apiVersion: shipsafe.dev/v1alpha1
+kind: Rollout
+metadata:
+  name: %[1]s
+spec:
+  replicas: %[2]d
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      containers:
+      - name: detector
+        image: shipsafe/detector
+        command: ["shipsafe", "detector", "serve", "--model", %[3]q, "--addr", "127.0.0.1:$(PORT)"%[4]s]
+        ports: [{containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /v2/health/ready, port: 8080}
+          periodSeconds: 1
+        livenessProbe:
+          httpGet: {path: /v2/health/live, port: 8080}
+          periodSeconds: 1
+          failureThreshold: 3
+  strategy:
+%[5]s
+`, name, replicas, model, args, strategy)
+}
+
+const canaryStrategy = `    canary:
+      stableService: s
+      canaryService: c
+      trafficRouting:
+        plugins: {shipsafe/gateway: {}}
+      scaleDownDelaySeconds: 2
+      steps:
+      - setWeight: 20
+      - pause: {duration: 3s}
+      - setWeight: 60
+      - pause: {duration: 3s}`
+
+const blueGreenStrategy = `    blueGreen:
+      activeService: active
+      previewService: preview
+      autoPromotionSeconds: 3
+      scaleDownDelaySeconds: 2`
+
+const rollingStrategy = `    rolling:
+      maxSurge: 1
+      maxUnavailable: 0`
