@@ -113,3 +113,24 @@ func TestUndoDuringCanaryGoesBackToStableAtOnce(t *testing.T) {
 		t.Fatalf("undo to stable: %+v", res.Status)
 	}
 }
+
+func TestSpecPausedHoldsAndProgressDeadlineAbort(t *testing.T) {
+	spec := canarySpec("v1", 4, weight(25), pauseFor(time.Minute), weight(100))
+	w := deployed(t, sim.Behaviour{Router: true}, spec)
+	spec.TemplateHash, spec.Paused = "v2", true
+	w.Step(spec)
+	w.Advance(time.Hour)
+	if res := w.Step(spec); res.Status.Phase != rollout.PhasePaused || *res.Status.CurrentStepIndex != 0 {
+		t.Fatalf("spec.paused must hold: %s step %d", res.Status.Phase, *res.Status.CurrentStepIndex)
+	}
+	spec.Paused = false
+	drive(t, w, spec, 3*time.Minute, stableIs("v2"))
+
+	// progressDeadlineAbort: a canary that never becomes ready is aborted, not just Degraded
+	spec.TemplateHash, spec.ProgressDeadlineSeconds, spec.ProgressDeadlineAbort = "v3", 60, true
+	w.B.NeverReady = map[string]bool{"v3": true}
+	res := drive(t, w, spec, 3*time.Minute, func(r rollout.Result) bool { return r.Status.Abort })
+	if weightOf(res.Plan, "v2") != 100 {
+		t.Fatalf("aborted to stable v2: %+v", res.Plan.Traffic.Weights)
+	}
+}
