@@ -108,13 +108,11 @@ func Compile(data []byte, opts CompileOptions) (*FlagSet, error) {
 		canon, _ := json.Marshal(flagDefs[key]) // map keys are sorted: canonical
 		set.raw[key] = canon
 	}
+	// The ETag hashes the whole document in canonical form (sorted keys, no whitespace), so
+	// it changes with $evaluators and metadata too, but not with reformatting.
+	canonical, _ := json.Marshal(doc)
 	h := fnv.New64a()
-	for _, k := range set.keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write(set.raw[k])
-		h.Write([]byte{0})
-	}
+	h.Write(canonical)
 	set.etag = `"` + strconv.FormatUint(h.Sum64(), 16) + `"`
 	return set, nil
 }

@@ -84,6 +84,7 @@ func (s *Store) Load(ctx context.Context, document []byte, source, actor, action
 func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, action string, persist bool) (*FlagSet, error) {
 	old := s.cur.Load()
 	if old != nil && bytes.Equal(old.document, document) {
+		s.lastErr = nil
 		return old, nil
 	}
 	next, err := Compile(document, CompileOptions{Version: s.version + 1, Now: s.opts.Now})
@@ -93,7 +94,14 @@ func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, 
 		s.publish(ChangeEvent{Version: s.version, Time: s.opts.Now(), Source: source, Actor: actor, Action: action, Error: err.Error()})
 		return nil, err
 	}
+	if old != nil && old.etag == next.etag {
+		s.lastErr = nil // same content, reformatted: nothing to serve anew
+		return old, nil
+	}
 	changed := changedKeys(old, next)
+	if len(changed) == 0 {
+		changed = next.Keys() // $evaluators or metadata changed: any flag may evaluate differently
+	}
 	// The audit entry is written first: a change that cannot be audited is refused, and the
 	// file write-back (which the watcher would serve) happens only after it.
 	if s.opts.Audit != nil && actor != "" {
@@ -110,9 +118,6 @@ func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, 
 	s.version = next.version
 	s.lastErr = nil
 	s.cur.Store(next)
-	if old != nil && len(changed) == 0 {
-		return next, nil
-	}
 	s.opts.Logger.Info("flag definitions loaded", "source", source, "version", next.version, "changed", changed)
 	s.publish(ChangeEvent{Version: next.version, ETag: next.etag, Time: s.opts.Now(), Source: source,
 		Actor: actor, Action: action, Changed: changed})

@@ -219,3 +219,39 @@ func TestConcurrentEvaluationDuringReloads(t *testing.T) {
 		t.Errorf("version after 50 changing reloads: %d", v)
 	}
 }
+
+func TestReloadSemantics(t *testing.T) {
+	ctx := t.Context()
+	s := NewStore(StoreOptions{})
+	events := s.Subscribe(ctx)
+	withEval := func(domain string) string {
+		return `{"$evaluators": {"staff": {"ends_with": [{"var": "email"}, "` + domain + `"]}},
+		  "flags": {"f": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+		    "targeting": {"if": [{"$ref": "staff"}, "on", null]}}}}`
+	}
+	v1, err := s.Load(ctx, []byte(withEval("@a.org")), "file", "", "load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-events
+	// Reformatting only: same content, same version, same ETag, no event.
+	compact := strings.Join(strings.Fields(withEval("@a.org")), " ")
+	if same, err := s.Load(ctx, []byte(compact), "file", "", "reload"); err != nil || same != v1 {
+		t.Errorf("reformatted document made a new version: %v %v", same, err)
+	}
+	// A change to a shared evaluator changes every flag's behaviour: new version, new ETag.
+	v2, err := s.Load(ctx, []byte(withEval("@b.org")), "file", "", "reload")
+	if err != nil || v2.Version() != 2 || v2.ETag() == v1.ETag() {
+		t.Fatalf("evaluator change: %v %v", v2, err)
+	}
+	if ev := <-events; strings.Join(ev.Changed, ",") != "f" {
+		t.Errorf("evaluator change event: %+v", ev)
+	}
+	// A bad document, then the good one again: the error clears.
+	if _, err := s.Load(ctx, []byte(`{"flags": 1}`), "file", "", "reload"); err == nil {
+		t.Fatal("bad document accepted")
+	}
+	if _, err := s.Load(ctx, []byte(withEval("@b.org")), "file", "", "reload"); err != nil || s.LastError() != nil {
+		t.Errorf("error not cleared after the good document came back: %v %v", err, s.LastError())
+	}
+}
