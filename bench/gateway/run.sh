@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Compares shipsafe's gateway with nginx and haproxy as reverse proxies in front of the same
 # two tiny backends with a 95/5 split, on loopback, one proxy at a time, interleaved over
-# ROUNDS rounds (the median round is reported). Prints rps, p50/p99 and errors for each and,
-# as its last line, "shipsafe/nginx rps ratio: X.XX".
+# ROUNDS rounds in rotating order. Prints the median rps, p50/p99, total errors and CPU time
+# per request of each, and as its last line "shipsafe/nginx rps ratio: X.XX", the median of
+# the per-round ratios (each round measures both, minutes apart at most, so background load
+# on a shared machine cancels better than in a ratio of medians).
 #
 # Usage: bench/gateway/run.sh            (from the repository root or anywhere inside it)
-# Knobs (environment): DURATION=8s CONNS=64 THREADS=2 ROUNDS=3 MODE=infer|get PORT_BASE=19100
+# Knobs (environment): DURATION=5s CONNS=64 THREADS=2 ROUNDS=5 MODE=infer|get PORT_BASE=19100
+#   SHIPSAFE_ENV="GOMAXPROCS=1" passes environment settings to the shipsafe process.
 # Installs Debian's wrk, nginx-light and haproxy with apt-get when missing. Everything it
 # starts is stopped on exit; it only listens on 127.0.0.1.
 set -euo pipefail
 
-DURATION=${DURATION:-8s}
+DURATION=${DURATION:-5s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 MODE=${MODE:-infer}
 PORT_BASE=${PORT_BASE:-19100}
 
@@ -159,6 +162,11 @@ else
   echo "" >"$WORK/req.lua"
 fi
 
+# to_ms: wrk latency ("950.00us", "3.12ms", "1.20s") on stdin -> milliseconds
+to_ms() {
+  awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v = v; else if ($1 ~ /s$/) v *= 1000; printf "%.2f", v }'
+}
+
 # bench NAME PORT -> prints "rps p50 p99 errors cpu_us_per_request"
 bench() {
   local out t0 t1 reqs
@@ -168,8 +176,8 @@ bench() {
   echo "$out" >>"$WORK/$1.wrk"
   local rps p50 p99 non2xx sock
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out" | to_ms)
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out" | to_ms)
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
   sock=$(awk '/Socket errors:/ {gsub(",",""); print $4+$6+$8+$10}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -184,26 +192,35 @@ for p in $P_NGINX $P_HAPROXY $P_SHIPSAFE; do
 done
 
 declare -A RESULTS
+RATIOS=()
+NAMES=(nginx haproxy shipsafe)
 for r in $(seq 1 "$ROUNDS"); do
-  for name in nginx haproxy shipsafe; do
+  # Rotate the order each round so that drifting background load hits every proxy alike.
+  for k in 0 1 2; do
+    name=${NAMES[$(((k + r) % 3))]}
     case $name in nginx) port=$P_NGINX ;; haproxy) port=$P_HAPROXY ;; shipsafe) port=$P_SHIPSAFE ;; esac
     RESULTS[$name,$r]=$(bench "$name" "$port")
     echo "round $r $name: ${RESULTS[$name,$r]}" >&2
   done
+  RATIOS+=("$(awk -v s="${RESULTS[shipsafe,$r]%% *}" -v n="${RESULTS[nginx,$r]%% *}" 'BEGIN { printf "%.4f", (n > 0 ? s / n : 0) }')")
 done
 
-# median round by rps for each proxy
-median() {
-  for r in $(seq 1 "$ROUNDS"); do echo "${RESULTS[$1,$r]}"; done | sort -n -k1,1 | sed -n "$(((ROUNDS + 1) / 2))p"
+# median of a column over the rounds for one proxy
+median_of() { # median_of NAME FIELD
+  for r in $(seq 1 "$ROUNDS"); do echo "${RESULTS[$1,$r]}"; done | awk -v f="$2" '{print $f}' |
+    sort -g | sed -n "$(((ROUNDS + 1) / 2))p"
 }
 
 echo
-echo "gateway benchmark: MODE=$MODE ($REQ_PATH) conns=$CONNS threads=$THREADS duration=$DURATION rounds=$ROUNDS (median), split 95/5, $(nproc) cores"
-echo "(cpu/req = the proxy's own CPU time per request, user+system, all its threads and workers)"
+echo "gateway benchmark: MODE=$MODE ($REQ_PATH) conns=$CONNS threads=$THREADS duration=$DURATION rounds=$ROUNDS, split 95/5, $(nproc) cores"
+echo "(medians over rounds; cpu/req = the proxy's own CPU time per request, user+system, all threads and workers)"
 printf '%-10s %12s %10s %10s %8s %14s\n' proxy rps p50 p99 errors "cpu/req (us)"
 for name in nginx haproxy shipsafe; do
-  read -r rps p50 p99 errs cpu <<<"$(median $name)"
-  printf '%-10s %12s %10s %10s %8s %14s\n' "$name" "$rps" "$p50" "$p99" "$errs" "$cpu"
-  declare "RPS_$name=$rps"
+  errs=0
+  for r in $(seq 1 "$ROUNDS"); do errs=$((errs + $(awk '{print $4}' <<<"${RESULTS[$name,$r]}"))); done
+  printf '%-10s %12s %9sms %9sms %8s %14s\n' "$name" "$(median_of $name 1)" "$(median_of $name 2)" \
+    "$(median_of $name 3)" "$errs" "$(median_of $name 5)"
 done
-awk -v s="$RPS_shipsafe" -v n="$RPS_nginx" 'BEGIN { printf "shipsafe/nginx rps ratio: %.2f\n", (n > 0 ? s / n : 0) }'
+echo "per-round shipsafe/nginx rps ratios: ${RATIOS[*]}"
+printf '%s\n' "${RATIOS[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p" |
+  awk '{ printf "shipsafe/nginx rps ratio: %.2f\n", $1 }'
