@@ -253,3 +253,44 @@ func (failing) Type() string { return "builtin" }
 func (failing) Measure(context.Context, v1alpha1.Metric, map[string]string) (analysis.Measurement, error) {
 	return analysis.Measurement{}, errors.New("gateway unreachable")
 }
+
+// scripted is a provider answering each metric with a fixed value.
+type scripted map[string]float64
+
+func (scripted) Type() string { return "builtin" }
+func (s scripted) Measure(_ context.Context, m v1alpha1.Metric, _ map[string]string) (analysis.Measurement, error) {
+	v, ok := s[m.Provider.Builtin.Metric]
+	if !ok {
+		return analysis.Measurement{}, nil
+	}
+	return analysis.Measurement{Value: v}, nil
+}
+
+func TestStepRoundTripsStoredState(t *testing.T) {
+	var stored json.RawMessage
+	p := scripted{"error-rate": 0.3}
+	now := t0
+	var got *rollout.RollbackRequest
+	for ; now.Before(t0.Add(3 * time.Minute)); now = now.Add(15 * time.Second) {
+		var err error
+		got, stored, err = Step(context.Background(), issueTriggers(), Options{}, stored, p, analysis.RunInfo{}, nil, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != nil {
+			break
+		}
+	}
+	if got == nil || got.Action != rollout.RollbackImmediate || now.Sub(t0) != 2*time.Minute {
+		t.Fatalf("fired %+v after %v, want immediate after 2m", got, now.Sub(t0))
+	}
+	// After completion plus the watch window, nothing fires and nothing is measured.
+	done := now
+	got, _, err := Step(context.Background(), issueTriggers(), Options{}, stored, failing{}, analysis.RunInfo{}, &done, done.Add(DefaultWatchWindow))
+	if err != nil || got != nil {
+		t.Fatalf("after the watch window: %+v %v", got, err)
+	}
+	if _, _, err := Step(context.Background(), issueTriggers(), Options{}, json.RawMessage(`{`), p, analysis.RunInfo{}, nil, now); err == nil {
+		t.Fatal("corrupt stored state: want an error")
+	}
+}
