@@ -46,7 +46,7 @@ func (cp *ControlPlane) driveAnalysis(ctx context.Context, l *loaded, now time.T
 			continue
 		}
 		if !ref.Done && !run.Status.Phase.Completed() {
-			before := countMeasurements(run)
+			before := lastMeasured(run)
 			at := cp.opts.Analysis.Reconcile(ctx, run, now)
 			if !at.IsZero() && (next.IsZero() || at.Before(next)) {
 				next = at
@@ -84,11 +84,9 @@ func (cp *ControlPlane) startRuns(ctx context.Context, l *loaded, reqs []rollout
 			run.Status.Phase = v1alpha1.AnalysisPhaseError
 			run.Status.Message = err.Error()
 			events = append(events, rollout.Event{Type: rollout.EventWarning, Reason: "AnalysisRunError", Message: fmt.Sprintf("analysis run %s: %v", req.Name, err)})
-		} else {
-			events = append(events, rollout.Event{Type: rollout.EventNormal, Reason: "AnalysisRunStarted", Message: fmt.Sprintf("%s analysis %s of revision %s", req.Kind, req.Name, req.Revision)})
 		}
 		run.Status.StartedAt = ptrTime(now)
-		if err := cp.putRun(ctx, l.row.Name, req.Revision, run, 0); err != nil {
+		if err := cp.putRun(ctx, l.row.Name, req.Revision, run, time.Time{}); err != nil {
 			cp.log.Warn("store new analysis run", "run", req.Name, "err", err)
 			continue
 		}
@@ -117,7 +115,7 @@ func (cp *ControlPlane) stopRuns(ctx context.Context, l *loaded, names []string)
 			run.Spec.Terminate = true
 			run.Status.Phase = v1alpha1.AnalysisPhaseSuccessful
 			run.Status.Message = "terminated by the rollout"
-			if err := cp.putRun(ctx, l.row.Name, ref.Revision, run, countMeasurements(run)); err != nil {
+			if err := cp.putRun(ctx, l.row.Name, ref.Revision, run, lastMeasured(run)); err != nil {
 				cp.log.Warn("store terminated run", "run", name, "err", err)
 			}
 		}
@@ -177,8 +175,9 @@ func (cp *ControlPlane) buildRun(ctx context.Context, l *loaded, req rollout.Ana
 	})
 }
 
-// putRun stores the run and the measurements taken since it had `before` of them.
-func (cp *ControlPlane) putRun(ctx context.Context, rolloutName, revision string, run *v1alpha1.AnalysisRun, before int) error {
+// putRun stores the run and the measurements that finished after `before`. The run's status
+// keeps only the latest measurements (measurementRetention); the store keeps every one.
+func (cp *ControlPlane) putRun(ctx context.Context, rolloutName, revision string, run *v1alpha1.AnalysisRun, before time.Time) error {
 	// The spec column keeps the whole object but its status: the labels on its metadata
 	// tell the builtin provider whose traffic to measure.
 	spec, err := json.Marshal(v1alpha1.AnalysisRun{TypeMeta: run.TypeMeta, ObjectMeta: run.ObjectMeta, Spec: run.Spec})
@@ -197,10 +196,9 @@ func (cp *ControlPlane) putRun(ctx context.Context, rolloutName, revision string
 		rec.FinishedAt = cp.opts.Now()
 	}
 	var fresh []store.Measurement
-	i := 0
 	for _, mr := range run.Status.MetricResults {
 		for _, m := range mr.Measurements {
-			if i >= before {
+			if m.FinishedAt != nil && m.FinishedAt.Time.After(before) {
 				sm := store.Measurement{Run: run.Name, Metric: mr.Name, Phase: string(m.Phase), Value: m.Value, Message: m.Message}
 				if m.StartedAt != nil {
 					sm.StartedAt = m.StartedAt.Time
@@ -210,7 +208,6 @@ func (cp *ControlPlane) putRun(ctx context.Context, rolloutName, revision string
 				}
 				fresh = append(fresh, sm)
 			}
-			i++
 		}
 	}
 	return cp.opts.Store.PutAnalysisRun(ctx, rec, fresh...)
@@ -233,12 +230,17 @@ func decodeRun(s store.AnalysisRun) (*v1alpha1.AnalysisRun, error) {
 	return run, nil
 }
 
-func countMeasurements(run *v1alpha1.AnalysisRun) int {
-	n := 0
+// lastMeasured is when the run's latest finished measurement finished.
+func lastMeasured(run *v1alpha1.AnalysisRun) time.Time {
+	var t time.Time
 	for _, mr := range run.Status.MetricResults {
-		n += len(mr.Measurements)
+		for _, m := range mr.Measurements {
+			if m.FinishedAt != nil && m.FinishedAt.Time.After(t) {
+				t = m.FinishedAt.Time
+			}
+		}
 	}
-	return n
+	return t
 }
 
 // latestValues maps each metric to its latest measured value, as a number when it is one.
