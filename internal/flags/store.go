@@ -89,9 +89,7 @@ func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, 
 	}
 	next, err := Compile(document, CompileOptions{Version: s.version + 1, Now: s.opts.Now})
 	if err != nil {
-		s.lastErr = err
-		s.opts.Logger.Error("flag definitions rejected; previous set keeps serving", "source", source, "err", err)
-		s.publish(ChangeEvent{Version: s.version, Time: s.opts.Now(), Source: source, Actor: actor, Action: action, Error: err.Error()})
+		s.rejectLocked(err, source, actor, action)
 		return nil, err
 	}
 	if old != nil && old.etag == next.etag {
@@ -122,6 +120,20 @@ func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, 
 	s.publish(ChangeEvent{Version: next.version, ETag: next.etag, Time: s.opts.Now(), Source: source,
 		Actor: actor, Action: action, Changed: changed})
 	return next, nil
+}
+
+// reject records a document that could not even be read as JSON (e.g. invalid YAML) the
+// same way as one that does not compile.
+func (s *Store) reject(err error, source, actor, action string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejectLocked(err, source, actor, action)
+}
+
+func (s *Store) rejectLocked(err error, source, actor, action string) {
+	s.lastErr = err
+	s.opts.Logger.Error("flag definitions rejected; previous set keeps serving", "source", source, "err", err)
+	s.publish(ChangeEvent{Version: s.version, Time: s.opts.Now(), Source: source, Actor: actor, Action: action, Error: err.Error()})
 }
 
 // ReplaceAll serves a whole new document on behalf of actor (the change API).

@@ -255,3 +255,21 @@ func TestReloadSemantics(t *testing.T) {
 		t.Errorf("error not cleared after the good document came back: %v %v", err, s.LastError())
 	}
 }
+
+func TestLoadYAMLFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flags.yaml")
+	yamlDoc := "flags:\n  banner:\n    state: ENABLED\n    variants: {\"on\": true, \"off\": false}\n    defaultVariant: \"off\"\n" +
+		"    targeting:\n      if:\n        - ends_with: [{var: email}, \"@qa.org\"]\n        - \"on\"\n        - null\n"
+	if err := os.WriteFile(path, []byte(yamlDoc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := NewStore(StoreOptions{})
+	set, err := LoadFile(t.Context(), s, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Context{Attrs: []Attr{{Name: "email", Value: String("x@qa.org")}}}
+	if r := set.Evaluate("banner", &c); r.Variant != "on" || r.Reason != ReasonTargetingMatch {
+		t.Errorf("YAML flag: %+v", r)
+	}
+}

@@ -6,13 +6,33 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/fsnotify/fsnotify"
+	"sigs.k8s.io/yaml"
 )
+
+// readDefinitions reads a flag definitions file. flagd accepts YAML as well as JSON: a
+// .yaml/.yml file is converted to JSON (error paths are still JSON paths).
+func readDefinitions(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		j, err := yaml.YAMLToJSON(data)
+		if err != nil {
+			return nil, &ParseError{Path: "$", Msg: "invalid YAML: " + err.Error()}
+		}
+		return j, nil
+	}
+	return data, nil
+}
 
 // LoadFile loads path into the store once (source "file").
 func LoadFile(ctx context.Context, s *Store, path string) (*FlagSet, error) {
-	data, err := os.ReadFile(path)
+	data, err := readDefinitions(path)
 	if err != nil {
 		return nil, fmt.Errorf("read flag definitions %q: %w", path, err)
 	}
@@ -60,9 +80,14 @@ func WatchFile(ctx context.Context, s *Store, path string, ready chan<- struct{}
 			if filepath.Clean(ev.Name) != abs || !ev.Has(fsnotify.Write|fsnotify.Create|fsnotify.Rename) {
 				continue
 			}
-			data, err := os.ReadFile(abs)
+			data, err := readDefinitions(abs)
 			if errors.Is(err, os.ErrNotExist) {
 				continue // renamed away; the replacement's Create event follows
+			}
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				s.reject(err, "file", "", "file.reload")
+				continue
 			}
 			if err != nil {
 				s.opts.Logger.Warn("read flag file", "path", path, "err", err)
