@@ -249,7 +249,7 @@ func TestChangeAPIAuthAuditAndSSE(t *testing.T) {
 		t.Errorf("get document: %d %v", doc.status, doc.body)
 	}
 	entries := audit.all()
-	if len(entries) != 2 || entries[0].action != "flag.put new-model" || entries[1].action != "flag.delete new-model" {
+	if len(entries) != 2 || entries[0].action != "flag.put" || entries[0].target != "new-model" || entries[1].action != "flag.delete" {
 		t.Errorf("audit: %+v", entries)
 	}
 	whole := do(t, "PUT", srv.URL+"/api/v1/flags", `{"flags": {}}`, "Authorization", "Bearer tok-alice")

@@ -78,10 +78,12 @@ func (s *Store) LastError() error {
 func (s *Store) Load(ctx context.Context, document []byte, source, actor, action string) (*FlagSet, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.loadLocked(ctx, document, source, actor, action, false)
+	return s.loadLocked(ctx, document, source, actor, action, "flags", false)
 }
 
-func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, action string, persist bool) (*FlagSet, error) {
+// loadLocked compiles and serves document; target is what the audit entry names (a flag
+// key, or "flags" for the whole document).
+func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, action, target string, persist bool) (*FlagSet, error) {
 	old := s.cur.Load()
 	if old != nil && bytes.Equal(old.document, document) {
 		s.lastErr = nil
@@ -104,7 +106,7 @@ func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, 
 	// file write-back (which the watcher would serve) happens only after it.
 	if s.opts.Audit != nil && actor != "" {
 		detail := fmt.Sprintf("version %d, changed %v", next.version, changed)
-		if err := s.opts.Audit.Record(ctx, actor, action, "flags", detail); err != nil {
+		if err := s.opts.Audit.Record(ctx, actor, action, target, detail); err != nil {
 			return nil, fmt.Errorf("record audit entry: %w", err)
 		}
 	}
@@ -140,7 +142,7 @@ func (s *Store) rejectLocked(err error, source, actor, action string) {
 func (s *Store) ReplaceAll(ctx context.Context, actor string, document []byte) (*FlagSet, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.loadLocked(ctx, document, "api", actor, "flags.replace", true)
+	return s.loadLocked(ctx, document, "api", actor, "flags.replace", "flags", true)
 }
 
 // PutFlag adds or replaces one flag definition (flagd or seed form) on behalf of actor.
@@ -189,7 +191,7 @@ func (s *Store) edit(ctx context.Context, actor, action, key string, change func
 	if err != nil {
 		return nil, fmt.Errorf("encode flag definitions: %w", err)
 	}
-	return s.loadLocked(ctx, append(next, '\n'), "api", actor, action+" "+key, true)
+	return s.loadLocked(ctx, append(next, '\n'), "api", actor, action, key, true)
 }
 
 // Subscribe returns a channel of change events until ctx ends. Slow subscribers miss

@@ -97,7 +97,7 @@ func TestStoreKeepsLastGoodSetAndAudits(t *testing.T) {
 	if r := s.Current().Evaluate("color", nil); r.Variant != "blue" {
 		t.Errorf("after put: %+v", r)
 	}
-	if ev := <-events; ev.Actor != "alice" || strings.Join(ev.Changed, ",") != "color" || ev.Action != "flag.put color" {
+	if ev := <-events; ev.Actor != "alice" || strings.Join(ev.Changed, ",") != "color" || ev.Action != "flag.put" {
 		t.Errorf("put event: %+v", ev)
 	}
 	if _, err := s.PutFlag(ctx, "alice", "broken", json.RawMessage(`{"state": "MAYBE"}`)); err == nil || !strings.Contains(err.Error(), "flags.broken.state") {
@@ -113,7 +113,8 @@ func TestStoreKeepsLastGoodSetAndAudits(t *testing.T) {
 		t.Errorf("deleting a missing flag succeeded")
 	}
 	got := audit.all()
-	if len(got) != 2 || got[0].actor != "alice" || got[0].action != "flag.put color" || got[1].actor != "bob" || got[1].action != "flag.delete banner" {
+	if len(got) != 2 || got[0].actor != "alice" || got[0].action != "flag.put" || got[0].target != "color" ||
+		got[1].actor != "bob" || got[1].action != "flag.delete" || got[1].target != "banner" {
 		t.Errorf("audit entries: %+v", got)
 	}
 }
