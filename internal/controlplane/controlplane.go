@@ -32,6 +32,9 @@ type Options struct {
 	Platform platform.Platform
 	Router   Router
 	Analysis *analysis.Executor
+	// TriggerProvider measures the rollouts' rollbackTriggers (the builtin provider); nil
+	// disables triggers.
+	TriggerProvider analysis.Provider
 	// Now defaults to time.Now.
 	Now func() time.Time
 	// Tick is the longest a worker waits between reconciles (default 500ms).

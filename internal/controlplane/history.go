@@ -23,6 +23,7 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 		switch {
 		case st.StableRS == rec.HistoryRevision:
 			outcome = "Promoted"
+			rec.CompletedAt = &now
 		case st.CurrentPodHash != rec.HistoryRevision:
 			outcome = "Superseded"
 		case st.Abort && !prev.Abort:

@@ -53,6 +53,7 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Durati
 	}
 	var runAt time.Time
 	obs.Analysis, runAt = cp.driveAnalysis(ctx, l, now)
+	obs.Rollback = cp.evaluateTriggers(ctx, l, now)
 
 	// Decide.
 	prev := l.rec.Engine

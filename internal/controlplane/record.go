@@ -3,6 +3,7 @@ package controlplane
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -38,6 +39,9 @@ type record struct {
 	RollbackCause string `json:"rollbackCause,omitempty"`
 	// Triggers holds the rollback-trigger evaluator's state.
 	Triggers json.RawMessage `json:"triggers,omitempty"`
+	// CompletedAt is when the last revision became stable (rollback triggers stay armed
+	// for a watch window after it).
+	CompletedAt *time.Time `json:"completedAt,omitempty"`
 }
 
 // runRef names an analysis run and why it runs.

@@ -124,7 +124,7 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt.Control, err = controlplane.New(controlplane.Options{Store: rt.Store, Platform: rt.Platform, Router: rt.Dataplane.Client, Analysis: exec, Log: opts.Log})
+	rt.Control, err = controlplane.New(controlplane.Options{Store: rt.Store, Platform: rt.Platform, Router: rt.Dataplane.Client, Analysis: exec, TriggerProvider: bp, Log: opts.Log})
 	if err != nil {
 		return nil, err
 	}
