@@ -124,11 +124,13 @@ func TestCrashLoopBacksOffExponentially(t *testing.T) {
 func TestLivenessFailureRestartsReplica(t *testing.T) {
 	t.Parallel()
 	p, _ := openTest(t, Options{BackoffInitial: 50 * time.Millisecond})
-	tpl := helperTemplate("--live-fail-after", "1500ms")
+	// The initial delay leaves a loaded machine time to start the helper: a refused
+	// connection would also restart it, but this test wants the 500 from the handler.
+	tpl := helperTemplate("--live-fail-after", "3500ms")
 	// The named port "http" resolves to container port 8080, mapped to the replica's port.
 	tpl.Spec.Containers[0].LivenessProbe = &corev1.Probe{
 		ProbeHandler:        corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}},
-		InitialDelaySeconds: 1,
+		InitialDelaySeconds: 3,
 		PeriodSeconds:       1,
 		FailureThreshold:    1,
 	}
@@ -202,7 +204,7 @@ func TestDetachThenOpenAdoptsRunningReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	var before platform.RevisionState
-	eventually(t, 15*time.Second, "2 ready", func() bool { before = observeRev(t, p1, "svc", "v1"); return before.Ready == 2 })
+	eventually(t, 15*time.Second, "2 available", func() bool { before = observeRev(t, p1, "svc", "v1"); return before.Available == 2 })
 	if err := p1.Detach(); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +222,7 @@ func TestDetachThenOpenAdoptsRunningReplicas(t *testing.T) {
 	// Ready as soon as Open returns: a restarted control plane must not see its serving
 	// replicas as unready.
 	after := observeRev(t, p2, "svc", "v1")
-	if after.Ready != 2 || len(after.Endpoints) != 2 {
+	if after.Ready != 2 || after.Available != 2 || len(after.Endpoints) != 2 {
 		t.Fatalf("right after re-Open: %+v", after)
 	}
 	for i, pod := range after.Pods {
@@ -380,7 +382,7 @@ func TestReplicasSurviveKilledControlPlaneAndAreAdopted(t *testing.T) {
 	}
 	p := openAt(t, dir, Options{})
 	st := observeRev(t, p, "svc", "v1")
-	if st.Ready != 2 {
+	if st.Ready != 2 || st.Available != 2 {
 		t.Fatalf("right after Open: %+v", st)
 	}
 	var adopted []int

@@ -290,11 +290,12 @@ func (r *replica) supervise(h *process) (string, endKind) {
 	nextReady := h.startedAt.Add(rTiming.initialDelay)
 	nextLive := h.startedAt.Add(lTiming.initialDelay)
 	if readiness == nil {
-		r.setReady(true, "")
+		if r.setReady(true, "") {
+			r.p.saveStateLogged() // ReadySince, for availability after adoption
+		}
 	} else if h.readyOnAdoption {
 		// Probed once by Open: keep serving through the control-plane restart.
 		rt.passing = true
-		r.setReady(true, "")
 		nextReady = r.p.clock.Now().Add(rTiming.period)
 	}
 	for {
@@ -326,7 +327,9 @@ func (r *replica) supervise(h *process) (string, endKind) {
 			if err != nil {
 				msg = "readiness probe failed: " + err.Error()
 			}
-			r.setReady(rt.record(err), msg)
+			if r.setReady(rt.record(err), msg) {
+				r.p.saveStateLogged() // ReadySince, for availability after adoption
+			}
 			nextReady = now.Add(rTiming.period)
 		}
 		if liveness != nil && !now.Before(nextLive) {
@@ -342,21 +345,24 @@ func (r *replica) supervise(h *process) (string, endKind) {
 	}
 }
 
-func (r *replica) setReady(ready bool, msg string) {
+// setReady records a readiness verdict and reports whether the replica just became ready.
+func (r *replica) setReady(ready bool, msg string) (becameReady bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopping {
-		return
+		return false
 	}
 	if ready && !r.st.Ready {
 		r.st.ReadySince = r.p.clock.Now()
 		r.st.Phase = platform.PhaseRunning
+		becameReady = true
 	}
 	if !ready {
 		r.st.ReadySince = time.Time{}
 	}
 	r.st.Ready = ready
 	r.st.Message = msg
+	return becameReady
 }
 
 // terminate stops the process like the kubelet: out of the endpoints, drain (DrainDelay
@@ -466,8 +472,8 @@ type process struct {
 	exitReason string        // valid after done is closed
 	// readyOnAdoption: an adopted process that passed one readiness probe during Open.
 	readyOnAdoption bool
-	stopPoll   chan struct{}
-	once       sync.Once
+	stopPoll        chan struct{}
+	once            sync.Once
 }
 
 func (h *process) release() {

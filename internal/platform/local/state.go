@@ -45,6 +45,7 @@ type replicaRecord struct {
 	PID             int          `json:"pid,omitempty"`
 	StartTicks      uint64       `json:"startTicks,omitempty"` // /proc/<pid>/stat starttime: pid identity
 	StartedAt       time.Time    `json:"startedAt,omitzero"`
+	ReadySince      time.Time    `json:"readySince,omitzero"` // keeps availability across adoption
 	Restarts        int          `json:"restarts,omitempty"`
 	Streak          int          `json:"streak,omitempty"`
 	LastTermination string       `json:"lastTermination,omitempty"`
@@ -102,7 +103,7 @@ func (r *replica) record() replicaRecord {
 	defer r.mu.Unlock()
 	return replicaRecord{
 		ID: r.id, Seq: r.seq, Ports: r.ports, LogPath: r.logPath,
-		PID: r.st.PID, StartTicks: r.startTicks, StartedAt: r.st.StartedAt,
+		PID: r.st.PID, StartTicks: r.startTicks, StartedAt: r.st.StartedAt, ReadySince: r.st.ReadySince,
 		Restarts: r.st.Restarts, Streak: r.streak, LastTermination: r.st.LastTermination,
 		Terminating: r.stopping,
 	}
@@ -127,9 +128,10 @@ func (p *Platform) restore() error {
 		}
 	}
 	type pending struct {
-		r       *replica
-		adopted *process
-		stop    bool
+		r          *replica
+		adopted    *process
+		stop       bool
+		readySince time.Time
 	}
 	var starts []pending
 	adoptedGroups := map[int]bool{}
@@ -166,7 +168,7 @@ func (p *Platform) restore() error {
 					}
 					r.st.Phase = platform.PhaseStarting
 				}
-				starts = append(starts, pending{r: r, adopted: h, stop: rr.Terminating})
+				starts = append(starts, pending{r: r, adopted: h, stop: rr.Terminating, readySince: rr.ReadySince})
 			}
 		}
 	}
@@ -174,7 +176,7 @@ func (p *Platform) restore() error {
 	var adopted []adoptedReplica
 	for _, ps := range starts {
 		if ps.adopted != nil && !ps.stop {
-			adopted = append(adopted, adoptedReplica{ps.r, ps.adopted})
+			adopted = append(adopted, adoptedReplica{ps.r, ps.adopted, ps.readySince})
 		}
 	}
 	p.probeAdopted(adopted)
@@ -224,8 +226,9 @@ func (p *Platform) killOrphans(adopted map[int]bool) error {
 }
 
 type adoptedReplica struct {
-	r *replica
-	h *process
+	r          *replica
+	h          *process
+	readySince time.Time // as recorded: availability (minReadySeconds) carries over
 }
 
 // probeAdopted runs one readiness probe on every adopted replica, in parallel, before
@@ -242,6 +245,12 @@ func (p *Platform) probeAdopted(adopted []adoptedReplica) {
 		wg.Go(func() {
 			if err := p.prober.run(p.base, c.ReadinessProbe, c, a.r.ports, launchSpec{}); err == nil {
 				a.h.readyOnAdoption = true
+				a.r.setReady(true, "")
+				if !a.readySince.IsZero() {
+					a.r.mu.Lock()
+					a.r.st.ReadySince = a.readySince
+					a.r.mu.Unlock()
+				}
 			}
 		})
 	}
