@@ -41,7 +41,9 @@ func fullRecorder(b *testing.B) (*gateway.Gateway, *settableClock) {
 
 // BenchmarkMeasureRealRecorder measures the cost of one measurement against a real
 // recorder holding 15 minutes of history: a window measure reads one snapshot per revision;
-// a judge replays the whole history in 5s slices (181 snapshots per revision).
+// a judge replays the whole history in 5s slices. "-cold" is a first verdict (181
+// snapshots per revision); the others are repeated verdicts, where completed slices come
+// from the provider's cache and only the current slice is read.
 func BenchmarkMeasureRealRecorder(b *testing.B) {
 	g, clk := fullRecorder(b)
 	p, err := New(Options{Source: g.Recorder(), Now: clk.Now})
@@ -63,5 +65,19 @@ func BenchmarkMeasureRealRecorder(b *testing.B) {
 				}
 			}
 		})
+		if name == "judge-errors" {
+			b.Run(name+"-cold", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					cold, err := New(Options{Source: g.Recorder(), Now: clk.Now})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := cold.Measure(ctx, m, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

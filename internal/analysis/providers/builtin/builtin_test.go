@@ -273,3 +273,22 @@ func TestJudgeAccuracy(t *testing.T) {
 		t.Fatalf("judge-accuracy: %v %v", m.Value, m.Metadata)
 	}
 }
+
+// TestJudgeCacheGivesTheSameVerdict: a provider that cached slices over earlier verdicts
+// and a fresh one replaying everything agree exactly.
+func TestJudgeCacheGivesTheSameVerdict(t *testing.T) {
+	src := newFakeSource(start)
+	warm := newProvider(t, src, nil)
+	rng := rand.New(rand.NewPCG(7, 7))
+	judge := v1alpha1.BuiltinMetric{Metric: "judge-errors"}
+	for i := 0; i < 12; i++ {
+		stream(src, rng, 23, 0.01, 0.02) // not a multiple of the 5s step: slices straddle checks
+		measure(t, warm, runCtx(start), judge)
+	}
+	got := measure(t, warm, runCtx(start), judge)
+	want := measure(t, newProvider(t, src, nil), runCtx(start), judge)
+	if got.Metadata["bayesFactor"] != want.Metadata["bayesFactor"] || got.Metadata["samples"] != want.Metadata["samples"] ||
+		got.Metadata["canaryRequests"] != want.Metadata["canaryRequests"] {
+		t.Fatalf("cached verdict %v differs from a full replay %v", got.Metadata, want.Metadata)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shipsafe/shipsafe/internal/analysis"
@@ -12,8 +13,8 @@ import (
 )
 
 // The judges are anytime-valid sequential tests of "the canary is worse than the
-// baseline". The provider keeps no state: every measurement replays the run's data from
-// its start as a sequence of slices (Options.Step wide) into a fresh test, so a verdict
+// baseline". The provider keeps no state but a cache: every measurement replays the run's
+// data from its start as a sequence of slices (Options.Step wide) into a fresh test, so a verdict
 // extends the previous one, survives restarts, and may be taken as often as wanted. The
 // verdict's value is 1 (canary worse), 0 (no evidence yet) or NaN (not enough data), so a
 // template says `failureCondition: result == 1`.
@@ -61,25 +62,67 @@ func (s slice) answered() uint64 {
 }
 
 // series returns the per-slice counts of revision from r.since to now, oldest first, by
-// differencing cumulative snapshots (Snapshot only sums "since t until now").
+// differencing cumulative snapshots (Snapshot only sums "since t until now"). Slices that
+// ended before now never change again (the recorder writes only into the current bucket),
+// so they are cached: a new verdict reads only the slices added since the last one.
 func (p *Provider) series(r *request, revision string) []slice {
 	var bounds []time.Time
 	for t := r.since; !t.After(r.now); t = t.Add(p.opts.Step) {
 		bounds = append(bounds, t)
 	}
-	cum := make([]slice, len(bounds))
-	for i, b := range bounds {
-		cum[i] = sliceOf(p.opts.Source.Snapshot(r.service, revision, b))
-	}
 	out := make([]slice, len(bounds))
-	for i := range bounds {
-		if i+1 < len(bounds) {
-			out[i] = cum[i].minus(cum[i+1])
-		} else {
-			out[i] = cum[i]
+	key := func(i int) sliceKey {
+		return sliceKey{service: r.service, revision: revision, from: bounds[i].UnixNano(), step: p.opts.Step}
+	}
+	first := 0 // the first slice not in the cache; the last slice is never cached
+	for ; first < len(bounds)-1; first++ {
+		s, ok := p.slices.get(key(first))
+		if !ok {
+			break
 		}
+		out[first] = s
+	}
+	next := sliceOf(p.opts.Source.Snapshot(r.service, revision, bounds[len(bounds)-1]))
+	out[len(bounds)-1] = next
+	for i := len(bounds) - 2; i >= first; i-- {
+		cum := sliceOf(p.opts.Source.Snapshot(r.service, revision, bounds[i]))
+		out[i] = cum.minus(next)
+		p.slices.put(key(i), out[i])
+		next = cum
 	}
 	return out
+}
+
+// sliceKey names one completed slice of one revision.
+type sliceKey struct {
+	service, revision string
+	from              int64
+	step              time.Duration
+}
+
+// maxCachedSlices bounds the slice cache (about 300 bytes a slice).
+const maxCachedSlices = 1 << 15
+
+// sliceCache keeps completed slices; when full it is emptied (the next verdicts rebuild it).
+type sliceCache struct {
+	mu      sync.Mutex
+	entries map[sliceKey]slice
+}
+
+func (c *sliceCache) get(k sliceKey) (slice, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.entries[k]
+	return s, ok
+}
+
+func (c *sliceCache) put(k sliceKey, s slice) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxCachedSlices {
+		c.entries = make(map[sliceKey]slice)
+	}
+	c.entries[k] = s
 }
 
 func (r *request) alpha() (float64, error) {

@@ -56,7 +56,8 @@ type Options struct {
 
 // Provider measures builtin metrics.
 type Provider struct {
-	opts Options
+	opts   Options
+	slices *sliceCache
 }
 
 // New returns a builtin provider.
@@ -73,7 +74,7 @@ func New(opts Options) (*Provider, error) {
 	if opts.History <= 0 {
 		opts.History = DefaultHistory
 	}
-	return &Provider{opts: opts}, nil
+	return &Provider{opts: opts, slices: &sliceCache{}}, nil
 }
 
 // Type implements analysis.Provider.
