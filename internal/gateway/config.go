@@ -86,6 +86,8 @@ func (c Config) withDefaults() Config {
 		c.IdleTimeout = 90 * time.Second
 	}
 	if c.ReadTimeout <= 0 {
+		// Also keeps a read deadline armed between requests: with none, fasthttp clears
+		// and re-adds the timer each request, which wakes the netpoller (more syscalls).
 		c.ReadTimeout = 60 * time.Second
 	}
 	if c.DrainTimeout <= 0 {

@@ -170,6 +170,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		Name:                          "shipsafe",
 		ReadTimeout:                   g.cfg.ReadTimeout,
 		IdleTimeout:                   g.cfg.IdleTimeout,
+		LazyRequestTime:               true, // ctx.Time() is unused; saves a clock read per request
 		MaxRequestBodySize:            g.cfg.MaxBodyBytes,
 		NoDefaultServerHeader:         true,
 		DisableHeaderNamesNormalizing: true,

@@ -111,8 +111,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 
 	how, retries := g.forward(svc, rev, req, &ctx.Response, start)
 	resp := &ctx.Response
-	end := time.Now()
-	latency := end.Sub(start)
+	latency := time.Since(start) // one monotonic clock read (clock reads are slow on some VMs)
 	status := resp.StatusCode()
 	switch how {
 	case outcomeAnswered:
@@ -130,7 +129,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		ctx.Error("shipsafe: upstream connection failed", status)
 		g.met.upstreamErrs.WithLabelValues(svc.name, rev.name, "connection").Inc()
 	}
-	recordAt := end
+	recordAt := start // 1s buckets: the start time is precise enough and costs no clock read
 	if !g.wallClock {
 		recordAt = g.clock.Now() // tests inject a clock; latency still uses the monotonic one
 	}
