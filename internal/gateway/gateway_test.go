@@ -472,3 +472,35 @@ func TestStickyHeaderKeepsUserOnOneRevision(t *testing.T) {
 		t.Errorf("20 users all landed on %v with a 50/50 split", seen)
 	}
 }
+
+func TestUpstreamTimeoutGives504AndIsRecorded(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	slow := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	tbl := oneService(Revision{Name: "stable", Weight: 1, Endpoints: eps(slow.addr)})
+	svc := tbl.Services["detector"]
+	svc.Limits.Timeout = Duration(150 * time.Millisecond)
+	tbl.Services["detector"] = svc
+	g := New(Config{}, nil)
+	if err := g.SetRoutes(tbl); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	start := time.Now()
+	resp, err := testClient().Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || time.Since(start) > 3*time.Second {
+		t.Errorf("got %d after %v, want 504 after ~150ms", resp.StatusCode, time.Since(start))
+	}
+	if s := g.Recorder().Window("detector", "stable", time.Minute); s.Timeouts != 1 || s.StatusClass[0] != 1 {
+		t.Errorf("timeouts %d, no-answer %d", s.Timeouts, s.StatusClass[0])
+	}
+}
