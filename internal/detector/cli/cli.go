@@ -13,6 +13,6 @@ func NewCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(newTrainCmd(), newServeCmd())
+	cmd.AddCommand(newTrainCmd(), newServeCmd(), newRepackageCmd())
 	return cmd
 }

@@ -16,7 +16,6 @@ func recipes() map[string]train.Config {
 	return map[string]train.Config{
 		"v1": {Version: "v1", Architecture: "logreg", Epochs: 30, BatchSize: 64, LearningRate: 1e-3, WeightDecay: 1e-4, Seed: 1},
 		"v2": {Version: "v2", Architecture: "cnn", Epochs: 30, BatchSize: 64, LearningRate: 2e-3, WeightDecay: 1e-4, Dropout: 0.3, Augment: true, Seed: 2},
-		"v3": {Version: "v3", Architecture: "cnn", Epochs: 15, BatchSize: 64, LearningRate: 2e-3, WeightDecay: 1e-4, Dropout: 0.3, Augment: true, Seed: 3, InvertTrainPixels: true},
 	}
 }
 
@@ -37,13 +36,12 @@ write the artifact. Seeded: the same flags give the same artifact.
 
   v1  logistic regression (baseline)
   v2  small CNN with augmentation and dropout
-  v3  the v2 recipe run through a pipeline that decoded the training scans inverted
-      (MONOCHROME1) while serving still feeds normal pixels: a plausible bad release`,
+v3 is not trained: it is v2 re-exported with a serving preprocessing mismatch (see repackage).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, ok := recipes()[version]
 			if !ok {
-				return fmt.Errorf("--version %q: must be v1, v2 or v3", version)
+				return fmt.Errorf("--version %q: must be v1 or v2 (v3 is made with \"detector repackage\")", version)
 			}
 			flags := cmd.Flags()
 			if flags.Changed("arch") {
@@ -99,7 +97,7 @@ write the artifact. Seeded: the same flags give the same artifact.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&version, "version", "v2", "version recipe to train: v1, v2 or v3")
+	f.StringVar(&version, "version", "v2", "version recipe to train: v1 or v2")
 	f.StringVar(&out, "out", "", "artifact path to write (default <version>.ssmodel)")
 	f.StringVar(&arch, "arch", "", "override the recipe's architecture (logreg or cnn)")
 	f.IntVar(&epochs, "epochs", 0, "override the recipe's epochs")

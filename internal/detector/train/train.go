@@ -34,10 +34,7 @@ type Config struct {
 	WeightDecay  float64
 	Dropout      float64
 	Augment      bool
-	// InvertTrainPixels feeds the network 255-p during training while the artifact's serving
-	// preprocessing does not invert: the v3 regression (scans decoded as MONOCHROME1).
-	InvertTrainPixels bool
-	Seed              int64
+	Seed         int64
 	// TrainLimit, if > 0, uses only the first TrainLimit training images (tests).
 	TrainLimit int
 	// Command is recorded in the artifact as the way to reproduce it.
@@ -114,7 +111,6 @@ func Run(ctx context.Context, cfg Config, data Data) (Result, error) {
 	raw := make([]float32, model.ImageSize)
 
 	var best Result
-	var pipelineMetrics model.Metrics
 	bestAUC := -1.0
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		start := time.Now()
@@ -135,9 +131,6 @@ func Run(ctx context.Context, cfg Config, data Data) (Result, error) {
 					}
 				}
 				for i, v := range raw {
-					if cfg.InvertTrainPixels {
-						v = 255 - v
-					}
 					dst[i] = pre.Apply(v)
 				}
 				ys[b] = float32(trainLabels[idx])
@@ -158,11 +151,7 @@ func Run(ctx context.Context, cfg Config, data Data) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		// Epochs and the threshold are chosen on val as the training pipeline sees it (for v3 that
-		// pipeline inverts pixels); the artifact records what it really does when served.
-		pipelinePre := pre
-		pipelinePre.Invert = cfg.InvertTrainPixels
-		probs, err := predictAll(arch.Layers, pipelinePre, params, data.ValImages)
+		probs, err := predictAll(arch.Layers, pre, params, data.ValImages)
 		if err != nil {
 			return Result{}, err
 		}
@@ -174,24 +163,14 @@ func Run(ctx context.Context, cfg Config, data Data) (Result, error) {
 		bestAUC = auc
 		meta := model.Metadata{Layers: arch.Layers, Preprocess: pre, Architecture: arch.Name, Description: arch.Description}
 		meta.Threshold = model.BalancedThreshold(probs, data.ValLabels)
-		pipelineMetrics = model.Evaluate(probs, data.ValLabels, meta.Threshold)
-		served := probs
-		if cfg.InvertTrainPixels {
-			if served, err = predictAll(arch.Layers, pre, params, data.ValImages); err != nil {
-				return Result{}, err
-			}
-		}
-		meta.ValMetrics = model.Evaluate(served, data.ValLabels, meta.Threshold)
+		meta.ValMetrics = model.Evaluate(probs, data.ValLabels, meta.Threshold)
 		art, err := finish(&meta, params, cfg, data, len(trainImgs))
 		if err != nil {
 			return Result{}, err
 		}
 		best = Result{Artifact: art, Meta: meta, Epoch: epoch}
 	}
-	if cfg.InvertTrainPixels {
-		fmt.Fprintf(log, "val as the training pipeline saw it (inverted pixels): %s\n", pipelineMetrics)
-	}
-	fmt.Fprintf(log, "kept epoch %d: threshold %.4f (balanced on val)\nval as served: %s\n", best.Epoch, best.Meta.Threshold, best.Meta.ValMetrics)
+	fmt.Fprintf(log, "kept epoch %d: threshold %.4f (balanced on val)\nval %s\n", best.Epoch, best.Meta.Threshold, best.Meta.ValMetrics)
 	return best, nil
 }
 
@@ -203,9 +182,6 @@ func finish(meta *model.Metadata, params []float32, cfg Config, data Data, nTrai
 	meta.Input = model.InputSpec{Name: "image", Datatypes: []string{"UINT8", "FP32"}, Shape: []int{-1, model.ImageSide, model.ImageSide}, Range: [2]float64{0, 255}}
 	meta.ParamCount = len(params)
 	note := fmt.Sprintf("%d train images", nTrain)
-	if cfg.InvertTrainPixels {
-		note += "; DELIBERATELY BAD RELEASE: trained on inverted pixels (scans decoded as MONOCHROME1) while serving preprocessing does not invert"
-	}
 	meta.Training = model.TrainingInfo{
 		DataFile: data.File, DataSHA256: data.SHA256, Notes: note, Seed: cfg.Seed,
 		Epochs: cfg.Epochs, BatchSize: cfg.BatchSize,
