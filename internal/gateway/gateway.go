@@ -166,17 +166,16 @@ func (g *Gateway) AdminHandler() http.Handler { return g.admin }
 // active health checks when it returns.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &fasthttp.Server{
-		Handler:                       g.handle,
-		Name:                          "shipsafe",
-		ReadTimeout:                   g.cfg.ReadTimeout,
-		IdleTimeout:                   g.cfg.IdleTimeout,
-		LazyRequestTime:               true, // ctx.Time() is unused; saves a clock read per request
-		MaxRequestBodySize:            g.cfg.MaxBodyBytes,
-		NoDefaultServerHeader:         true,
-		DisableHeaderNamesNormalizing: true,
-		DisablePreParseMultipartForm:  true,
-		CloseOnShutdown:               true,
-		Logger:                        slogPrinter{g.log},
+		Handler:                      g.handle,
+		Name:                         "shipsafe",
+		ReadTimeout:                  g.cfg.ReadTimeout,
+		IdleTimeout:                  g.cfg.IdleTimeout,
+		LazyRequestTime:              true, // ctx.Time() is unused; saves a clock read per request
+		MaxRequestBodySize:           g.cfg.MaxBodyBytes,
+		NoDefaultServerHeader:        true,
+		DisablePreParseMultipartForm: true, // header names stay normalised: routes look them up case-insensitively
+		CloseOnShutdown:              true,
+		Logger:                       slogPrinter{g.log},
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

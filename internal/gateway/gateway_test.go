@@ -504,3 +504,34 @@ func TestUpstreamTimeoutGives504AndIsRecorded(t *testing.T) {
 		t.Errorf("timeouts %d, no-answer %d", s.Timeouts, s.StatusClass[0])
 	}
 }
+
+func TestHeaderRouteAndIDHeaderMatchAnyCase(t *testing.T) {
+	a := startBackend(t, oipAnswer("a", 0, 0.1))
+	b := startBackend(t, oipAnswer("b", 0, 0.1))
+	tbl := oneService(
+		Revision{Name: "a", Weight: 1, Endpoints: eps(a.addr)},
+		Revision{Name: "b", Weight: 0, Endpoints: eps(b.addr)},
+	)
+	svc := tbl.Services["detector"]
+	svc.HeaderRoutes = []HeaderRoute{{Header: "x-canary", Exact: "yes", Revision: "b"}}
+	tbl.Services["detector"] = svc
+	g := New(Config{}, nil)
+	if err := g.SetRoutes(tbl); err != nil {
+		t.Fatal(err)
+	}
+	base := startGateway(t, g)
+	c := testClient()
+	for _, name := range []string{"x-canary", "X-Canary", "X-CANARY"} {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v2/models/detector/infer", strings.NewReader(`{"inputs":[]}`))
+		req.Header[name] = []string{"yes"} // bypass Go's canonicalisation
+		req.Header["X-SHIPSAFE-REQUEST-ID"] = []string{"given-" + name}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("X-Backend") != "b" || resp.Header.Get(RequestIDHeader) != "given-"+name {
+			t.Errorf("%s: served by %q with id %q", name, resp.Header.Get("X-Backend"), resp.Header.Get(RequestIDHeader))
+		}
+	}
+}
