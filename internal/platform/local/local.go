@@ -112,7 +112,8 @@ type Platform struct {
 	cancelBase context.CancelFunc
 	wg         sync.WaitGroup // one per replica supervisor
 
-	saveMu sync.Mutex // serializes state-file writes; taken before mu
+	saveMu    sync.Mutex // serializes state-file writes; taken before mu
+	lastSaved []byte     // state file content last written; guarded by saveMu
 
 	mu       sync.Mutex
 	services map[string]*service

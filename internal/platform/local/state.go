@@ -1,11 +1,13 @@
 package local
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -78,6 +80,7 @@ func (p *Platform) saveState() error {
 			for _, r := range rv.replicas {
 				rec.Replicas = append(rec.Replicas, r.record())
 			}
+			slices.SortFunc(rec.Replicas, func(a, b replicaRecord) int { return a.Seq - b.Seq })
 			revs[name] = rec
 		}
 		sf.Services[svc] = revs
@@ -87,6 +90,9 @@ func (p *Platform) saveState() error {
 	if err != nil {
 		return fmt.Errorf("encode local platform state: %w", err)
 	}
+	if bytes.Equal(data, p.lastSaved) {
+		return nil // an idempotent Apply (every reconcile) writes nothing
+	}
 	path := filepath.Join(p.dataDir, stateFileName)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -95,6 +101,7 @@ func (p *Platform) saveState() error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
+	p.lastSaved = data
 	return nil
 }
 
