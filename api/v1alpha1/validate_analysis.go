@@ -217,7 +217,7 @@ func validateProvider(pr *MetricProvider, p *field.Path) field.ErrorList {
 		if len(set) > 1 {
 			got = strings.Join(set, ", ")
 		}
-		return field.ErrorList{field.Invalid(p, got, "must set exactly one provider (builtin, prometheus, web, job, ...)")}
+		return field.ErrorList{field.Invalid(p, description(got), "must set exactly one provider (builtin, prometheus, web, job, ...)")}
 	}
 	var errs field.ErrorList
 	switch {

@@ -74,9 +74,9 @@ func TestValidateAnalysisTemplateRules(t *testing.T) {
 			s.Args[0].ValueFrom = &ValueFrom{SecretKeyRef: &SecretKeyRef{Name: "s"}}
 		}, "spec.args[0].valueFrom.secretKeyRef.key: is required"},
 		{"no provider", func(s *AnalysisTemplateSpec) { s.Metrics[2].Provider = MetricProvider{} },
-			`spec.metrics[2].provider: must set exactly one provider (builtin, prometheus, web, job, ...), got "none"`},
+			`spec.metrics[2].provider: must set exactly one provider (builtin, prometheus, web, job, ...), got none`},
 		{"two providers", func(s *AnalysisTemplateSpec) { s.Metrics[2].Provider.Prometheus = &PrometheusMetric{Query: "up"} },
-			`spec.metrics[2].provider: must set exactly one provider (builtin, prometheus, web, job, ...), got "prometheus, web"`},
+			`spec.metrics[2].provider: must set exactly one provider (builtin, prometheus, web, job, ...), got prometheus, web`},
 		{"builtin without metric", func(s *AnalysisTemplateSpec) { s.Metrics[0].Provider.Builtin.Metric = "" },
 			"spec.metrics[0].provider.builtin.metric: is required"},
 		{"builtin window", func(s *AnalysisTemplateSpec) { s.Metrics[0].Provider.Builtin.Window = "1 minute" },

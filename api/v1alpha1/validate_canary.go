@@ -118,7 +118,7 @@ func validateStep(c *CanaryStrategy, i int, maxWeight int32, managed map[string]
 		return field.ErrorList{field.Required(p, "one of "+stepKinds+", setCanaryScale, setHeaderRoute, setMirrorRoute")}
 	}
 	if kinds > 1 {
-		errs = append(errs, field.Invalid(p, fmt.Sprintf("%d of them", kinds), "must set at most one of "+stepKinds))
+		errs = append(errs, field.Invalid(p, description(fmt.Sprintf("%d of them", kinds)), "must set at most one of "+stepKinds))
 	}
 	routed := c.TrafficRouting != nil
 	if st.SetWeight != nil {
@@ -202,7 +202,7 @@ func validateSetCanaryScale(s *SetCanaryScale, p *field.Path) field.ErrorList {
 		}
 	}
 	if set != 1 {
-		return field.ErrorList{field.Invalid(p, fmt.Sprintf("%d settings", set), "must set exactly one of weight, replicas, matchTrafficWeight")}
+		return field.ErrorList{field.Invalid(p, description(fmt.Sprintf("%d settings", set)), "must set exactly one of weight, replicas, matchTrafficWeight")}
 	}
 	if s.Weight != nil {
 		return validateRange(*s.Weight, 0, 100, p.Child("weight"))
@@ -268,7 +268,7 @@ func validateStringMatch(m *StringMatch, p *field.Path) field.ErrorList {
 		}
 	}
 	if set != 1 {
-		return field.ErrorList{field.Invalid(p, fmt.Sprintf("%d matchers", set), "must set exactly one of exact, prefix, regex")}
+		return field.ErrorList{field.Invalid(p, description(fmt.Sprintf("%d matchers", set)), "must set exactly one of exact, prefix, regex")}
 	}
 	if m.Regex != "" {
 		if _, err := regexp.Compile(m.Regex); err != nil {

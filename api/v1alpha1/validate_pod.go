@@ -117,7 +117,7 @@ func validateProbe(pr *corev1.Probe, p *field.Path, portNames map[string]bool) f
 		errs = append(errs, validatePortNumber(pr.GRPC.Port, p.Child("grpc", "port"))...)
 	}
 	if handlers != 1 {
-		errs = append(errs, field.Invalid(p, fmt.Sprintf("%d handlers", handlers), "must set exactly one of httpGet, tcpSocket, exec, grpc"))
+		errs = append(errs, field.Invalid(p, description(fmt.Sprintf("%d handlers", handlers)), "must set exactly one of httpGet, tcpSocket, exec, grpc"))
 	}
 	for _, f := range []struct {
 		name string

@@ -90,7 +90,7 @@ func validateStrategy(s *RolloutSpec, p *field.Path) field.ErrorList {
 		}
 	}
 	if set != 1 {
-		return field.ErrorList{field.Invalid(p, fmt.Sprintf("%d strategies", set), "must set exactly one of blueGreen, canary, rolling")}
+		return field.ErrorList{field.Invalid(p, description(fmt.Sprintf("%d strategies", set)), "must set exactly one of blueGreen, canary, rolling")}
 	}
 	switch {
 	case s.Strategy.BlueGreen != nil:
@@ -110,7 +110,7 @@ func validateSurgeUnavailable(s, u *intstr.IntOrString, p *field.Path) field.Err
 	errs = append(errs, validateIntOrPercent(s, p.Child("maxSurge"))...)
 	errs = append(errs, validateIntOrPercent(u, p.Child("maxUnavailable"))...)
 	if isZeroIntOrPercent(s) && isZeroIntOrPercent(u) {
-		errs = append(errs, field.Invalid(p.Child("maxUnavailable"), u.String(), "must not be 0 when maxSurge is 0"))
+		errs = append(errs, field.Invalid(p.Child("maxUnavailable"), *u, "must not be 0 when maxSurge is 0"))
 	}
 	return errs
 }

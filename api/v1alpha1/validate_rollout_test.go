@@ -125,7 +125,7 @@ func TestValidateRolloutRules(t *testing.T) {
 		{"no strategy", func(r *Rollout) { r.Spec.Strategy = RolloutStrategy{} },
 			"spec.strategy: must set exactly one of blueGreen, canary, rolling"},
 		{"two strategies", func(r *Rollout) { r.Spec.Strategy.Rolling = &RollingStrategy{} },
-			"spec.strategy: must set exactly one of blueGreen, canary, rolling, got \"2 strategies\""},
+			"spec.strategy: must set exactly one of blueGreen, canary, rolling, got 2 strategies"},
 		{"maxSurge percent", func(r *Rollout) { canary(r).MaxSurge = ptr(intstr.FromString("150%")) },
 			`spec.strategy.canary.maxSurge: percentage must be between 0% and 100%, got "150%"`},
 		{"maxSurge junk", func(r *Rollout) { canary(r).MaxSurge = ptr(intstr.FromString("lots")) },
@@ -258,7 +258,7 @@ func TestValidateBlueGreenAndRollingRules(t *testing.T) {
 		}, "spec.strategy.blueGreen.antiAffinity.preferredDuringSchedulingIgnoredDuringExecution.weight: must be between 1 and 100, got 0"},
 		{"rolling both zero", func(r *Rollout) {
 			r.Spec.Strategy = RolloutStrategy{Rolling: &RollingStrategy{MaxSurge: ptr(intstr.FromInt32(0)), MaxUnavailable: ptr(intstr.FromInt32(0))}}
-		}, "spec.strategy.rolling.maxUnavailable: must not be 0 when maxSurge is 0, got \"0\""},
+		}, "spec.strategy.rolling.maxUnavailable: must not be 0 when maxSurge is 0, got 0"},
 		{"rolling negative", func(r *Rollout) {
 			r.Spec.Strategy = RolloutStrategy{Rolling: &RollingStrategy{MaxSurge: ptr(intstr.FromInt32(-1))}}
 		}, "spec.strategy.rolling.maxSurge: must be greater than or equal to 0, got -1"},

@@ -20,12 +20,13 @@ func newValidateCmd() *cobra.Command {
 		Use:   "validate -f FILE|DIR|-",
 		Short: "Check Rollout, AnalysisTemplate and Deployment manifests",
 		Long: "validate decodes every document strictly (unknown fields are errors) and checks every rule,\n" +
-			"listing each problem with its file, line and field path. Exit status 0: valid; 1: invalid.\n" +
+			"listing each problem with its file, line and field path. Exit status 0: valid; 1: invalid;\n" +
+			"2: usage error.\n" +
 			"A directory is read recursively (.yaml, .yml, .json); '-' reads standard input.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
-				return errors.New("validate: -f FILE|DIR|- is required")
+				return &exitError{code: 2, err: errors.New("validate: -f FILE|DIR|- is required")}
 			}
 			return runValidate(path, cmd.InOrStdin(), cmd.OutOrStdout())
 		},
