@@ -42,6 +42,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	// Inference requests: read the id (assigning one if absent) and any routing keys.
 	infer := isInferPath(path) && string(req.Header.Method()) == fasthttp.MethodPost
 	var id, param, target []byte
+	var idBuf [40]byte
 	if infer {
 		id, param = oipRequestFields(req.Body(), svc.sticky.param)
 		if svc.sel != nil && svc.sel.keyParam != "" {
@@ -49,10 +50,10 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		}
 		if len(id) == 0 {
 			// Copied: it is written back into the same header below.
-			id = append([]byte(nil), req.Header.Peek(RequestIDHeader)...)
+			id = append(idBuf[:0], req.Header.Peek(RequestIDHeader)...)
 		}
 		if len(id) == 0 {
-			id = g.newRequestID()
+			id = g.appendRequestID(idBuf[:0])
 		}
 	}
 	in := routeInput{}
@@ -198,9 +199,8 @@ func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.R
 	}
 }
 
-// newRequestID returns a process-unique id: a random prefix and a sequence number.
-func (g *Gateway) newRequestID() []byte {
-	b := make([]byte, 0, len(g.idPrefix)+16)
+// appendRequestID appends a process-unique id to b: a random prefix and a sequence number.
+func (g *Gateway) appendRequestID(b []byte) []byte {
 	b = append(b, g.idPrefix...)
 	return strconv.AppendUint(b, g.idSeq.Add(1), 36)
 }
