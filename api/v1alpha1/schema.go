@@ -19,6 +19,20 @@ type schemaChecker struct {
 	errs field.ErrorList
 	// maxErrs stops collecting after this many problems in one document.
 	maxErrs int
+	// fields caches jsonFields per struct type for this check.
+	fields map[reflect.Type]map[string]reflect.Type
+}
+
+func (c *schemaChecker) fieldsOf(t reflect.Type) map[string]reflect.Type {
+	if f, ok := c.fields[t]; ok {
+		return f
+	}
+	if c.fields == nil {
+		c.fields = map[reflect.Type]map[string]reflect.Type{}
+	}
+	f := jsonFields(t)
+	c.fields[t] = f
+	return f
 }
 
 var (
@@ -69,7 +83,7 @@ func (c *schemaChecker) check(v any, t reflect.Type, path *field.Path) bool {
 		if !ok {
 			return c.add(field.Invalid(path, describe(v), "must be an object"))
 		}
-		fields := jsonFields(t)
+		fields := c.fieldsOf(t)
 		for _, k := range sortedKeys(m) {
 			ft, known := fields[k]
 			if !known {
