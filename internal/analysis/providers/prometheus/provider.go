@@ -2,7 +2,6 @@ package prometheus
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net/http"
 	"time"
@@ -25,14 +24,8 @@ type Provider struct {
 // New returns a prometheus provider. defaultAddress (may be empty) is used for
 // metrics without an address; client nil means a fresh http.Client.
 func New(client *http.Client, defaultAddress string) *Provider {
-	if client == nil {
-		client = &http.Client{}
-	}
-	insecure := *client
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only when the metric asks for it
-	insecure.Transport = tr
-	return &Provider{client: client, insecure: &insecure, defaultAddress: defaultAddress}
+	client, insecure := analysis.HTTPClients(client)
+	return &Provider{client: client, insecure: insecure, defaultAddress: defaultAddress}
 }
 
 // Type implements analysis.Provider.

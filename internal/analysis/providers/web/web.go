@@ -5,7 +5,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,14 +33,8 @@ type Provider struct {
 // New returns a web provider using client (nil means a fresh http.Client). Metrics with
 // insecure: true use a copy whose TLS verification is off.
 func New(client *http.Client) *Provider {
-	if client == nil {
-		client = &http.Client{}
-	}
-	insecure := *client
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only when the metric asks for it
-	insecure.Transport = tr
-	return &Provider{client: client, insecure: &insecure}
+	client, insecure := analysis.HTTPClients(client)
+	return &Provider{client: client, insecure: insecure}
 }
 
 // Type implements analysis.Provider.

@@ -142,3 +142,18 @@ func TestTimeoutSecondsApplies(t *testing.T) {
 		t.Fatalf("got %v, want deadline exceeded after timeoutSeconds", err)
 	}
 }
+
+func TestInsecureSkipsTLSVerificationOnlyWhenAsked(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	p := New(nil) // trusts only the system roots, not the test server's certificate
+	if _, err := p.Measure(context.Background(), metric(v1alpha1.WebMetric{URL: srv.URL, JSONPath: "{$.ok}"}), nil); err == nil {
+		t.Fatal("a self-signed certificate was accepted without insecure: true")
+	}
+	m, err := p.Measure(context.Background(), metric(v1alpha1.WebMetric{URL: srv.URL, JSONPath: "{$.ok}", Insecure: true}), nil)
+	if err != nil || m.Value != true {
+		t.Fatalf("insecure: true: %v %v", m.Value, err)
+	}
+}
