@@ -37,7 +37,6 @@ type reconciler struct {
 	preview  string
 	wantRuns []AnalysisRequest
 	requeue  time.Duration
-	setTempl string
 	// effectiveWeights: traffic follows ready replicas (no router), so weights are derived
 	// from the observation instead of set.
 	effectiveWeights bool

@@ -20,8 +20,8 @@ const (
 const (
 	PauseCanaryStep       = "CanaryPauseStep"
 	PauseBlueGreen        = "BlueGreenPause"
-	PauseInconclusive     = "InconclusiveAnalysis"
-	PauseAnalysisCond     = "PauseAnalysisCondition" // pause {analysis: {successCondition}}
+	PauseInconclusive     = "InconclusiveAnalysisRun"
+	PauseAnalysisCond     = "AnalysisConditionPause" // pause {analysis: {successCondition}}
 	PauseRollbackCanary   = "RollbackCanary"         // rollback action "canary"
 	PauseUserCommand      = "UserPause"              // pause command
 	reasonProgressTimeout = "ProgressDeadlineExceeded"
