@@ -3,6 +3,7 @@ package local
 import (
 	"bufio"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -397,5 +398,35 @@ func TestReplicasSurviveKilledControlPlaneAndAreAdopted(t *testing.T) {
 	slices.Sort(running)
 	if !slices.Equal(adopted, running) {
 		t.Fatalf("adopted pids %v, running before %v", adopted, running)
+	}
+}
+
+func TestRestartMovesOffAPortTakenMeanwhile(t *testing.T) {
+	t.Parallel()
+	p, _ := openTest(t, Options{BackoffInitial: 300 * time.Millisecond})
+	ctx := context.Background()
+	if err := p.Apply(ctx, "svc", []platform.Revision{{Name: "v1", Template: helperTemplate(), Replicas: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	var st platform.RevisionState
+	eventually(t, 15*time.Second, "ready", func() bool { st = observeRev(t, p, "svc", "v1"); return st.Ready == 1 })
+	old := st.Pods[0]
+	if err := syscall.Kill(old.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Squat on the port during the backoff.
+	var squat net.Listener
+	eventually(t, 5*time.Second, "the port to be free to squat", func() bool {
+		l, err := net.Listen("tcp", old.Endpoint)
+		squat = l
+		return err == nil
+	})
+	defer squat.Close()
+	eventually(t, 15*time.Second, "ready on a new port", func() bool {
+		st = observeRev(t, p, "svc", "v1")
+		return st.Ready == 1 && st.Pods[0].Endpoint != old.Endpoint
+	})
+	if st.Restarts != 1 || st.Pods[0].ID != old.ID {
+		t.Fatalf("after move: %+v", st.Pods[0])
 	}
 }

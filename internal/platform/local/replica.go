@@ -221,6 +221,7 @@ func (r *replica) waitBackoff() bool {
 // start launches the process in a new session (so its own process group, and no
 // controlling terminal whose hangup could reach it), appending to the replica's log.
 func (r *replica) start() (*process, error) {
+	r.ensurePortFree()
 	tpl, workDir := r.template()
 	launch, err := r.p.resolver.buildLaunch(&tpl, r.ports,
 		podContext{ID: r.id, Namespace: r.p.opts.Namespace, Labels: tpl.Labels}, r.p.dataDir, workDir)
@@ -263,6 +264,26 @@ func (r *replica) start() (*process, error) {
 	r.mu.Unlock()
 	r.p.log.Info("replica started", "replica", r.id, "pid", pid, "port", r.ports.Main)
 	return h, nil
+}
+
+// ensurePortFree moves the replica to a new port when something else took its port
+// while it was down (ports are only reserved by the replica's own listener), so a
+// restart does not crash-loop on "address already in use".
+func (r *replica) ensurePortFree() {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.ports.Main)))
+	if err == nil {
+		_ = l.Close()
+		return
+	}
+	r.p.mu.Lock()
+	port := r.p.allocPortLocked()
+	r.mu.Lock()
+	old := r.ports.Main
+	r.ports.Main = port
+	r.st.Endpoint = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	r.mu.Unlock()
+	r.p.mu.Unlock()
+	r.p.log.Warn("replica port taken by another process; moving replica", "replica", r.id, "old", old, "new", port, "err", err)
 }
 
 func (r *replica) openLog() (*os.File, error) {
