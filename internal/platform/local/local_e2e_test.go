@@ -65,16 +65,8 @@ func TestReplicasStartAndBecomeReadyOnMappedPorts(t *testing.T) {
 func TestKilledReplicaIsRestartedAndReported(t *testing.T) {
 	t.Parallel()
 	p, _ := openTest(t, Options{BackoffInitial: 100 * time.Millisecond})
-	ctx := context.Background()
-	if err := p.Apply(ctx, "svc", []platform.Revision{{Name: "v1", Template: helperTemplate(), Replicas: 1}}); err != nil {
-		t.Fatal(err)
-	}
+	old := startOneAndKill(t, p)
 	var st platform.RevisionState
-	eventually(t, 15*time.Second, "ready", func() bool { st = observeRev(t, p, "svc", "v1"); return st.Ready == 1 })
-	old := st.Pods[0]
-	if err := syscall.Kill(old.PID, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
 	eventually(t, 15*time.Second, "restart reported", func() bool {
 		st = observeRev(t, p, "svc", "v1")
 		return st.Restarts == 1
@@ -404,16 +396,8 @@ func TestReplicasSurviveKilledControlPlaneAndAreAdopted(t *testing.T) {
 func TestRestartMovesOffAPortTakenMeanwhile(t *testing.T) {
 	t.Parallel()
 	p, _ := openTest(t, Options{BackoffInitial: 300 * time.Millisecond})
-	ctx := context.Background()
-	if err := p.Apply(ctx, "svc", []platform.Revision{{Name: "v1", Template: helperTemplate(), Replicas: 1}}); err != nil {
-		t.Fatal(err)
-	}
+	old := startOneAndKill(t, p)
 	var st platform.RevisionState
-	eventually(t, 15*time.Second, "ready", func() bool { st = observeRev(t, p, "svc", "v1"); return st.Ready == 1 })
-	old := st.Pods[0]
-	if err := syscall.Kill(old.PID, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
 	// Squat on the port during the backoff.
 	var squat net.Listener
 	eventually(t, 5*time.Second, "the port to be free to squat", func() bool {
@@ -429,4 +413,18 @@ func TestRestartMovesOffAPortTakenMeanwhile(t *testing.T) {
 	if st.Restarts != 1 || st.Pods[0].ID != old.ID {
 		t.Fatalf("after move: %+v", st.Pods[0])
 	}
+}
+
+// startOneAndKill runs one ready helper replica of svc/v1 and SIGKILLs its process.
+func startOneAndKill(t *testing.T, p *Platform) platform.ReplicaState {
+	t.Helper()
+	if err := p.Apply(context.Background(), "svc", []platform.Revision{{Name: "v1", Template: helperTemplate(), Replicas: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	var st platform.RevisionState
+	eventually(t, 15*time.Second, "ready", func() bool { st = observeRev(t, p, "svc", "v1"); return st.Ready == 1 })
+	if err := syscall.Kill(st.Pods[0].PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	return st.Pods[0]
 }
