@@ -44,6 +44,7 @@ func newUpCmd() *cobra.Command {
 	cmd.Flags().StringVar(&opts.API, "api", "127.0.0.1:7070", "API listen address")
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "gateway traffic listen address")
 	cmd.Flags().StringVar(&opts.PrometheusAddress, "prometheus", "", "default Prometheus server for the prometheus metric provider")
+	cmd.Flags().StringVar(&opts.Flags, "flags", "", "feature-flag definitions (flagd JSON) to serve; replaces the data dir's flags")
 	cmd.Flags().BoolVar(&leave, "leave-running", false, "on exit, leave the gateway and replicas serving (a later `up` adopts them)")
 	return cmd
 }
@@ -64,5 +65,6 @@ func newDataplaneCmd() *cobra.Command {
 	cmd.Flags().StringVar(&opts.DataDir, "data-dir", ".shipsafe", "data directory")
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "traffic listen address")
 	cmd.Flags().StringVar(&opts.AdminListen, "admin-listen", "127.0.0.1:0", "admin API listen address")
+	cmd.Flags().StringVar(&opts.FlagsFile, "flags", "", "feature-flag definitions file to watch (flag-based model selection)")
 	return cmd
 }

@@ -65,6 +65,7 @@ func gatewayServices(l *loaded, t rollout.Traffic, states []platform.RevisionSta
 			break
 		}
 	}
+	main.Select = flagSelect(l, addRev)
 	out := map[string]gateway.Service{}
 	if len(main.Revisions) > 0 {
 		out[l.row.Name] = main
@@ -102,4 +103,45 @@ func modelOf(t corev1.PodTemplateSpec) string {
 		}
 	}
 	return c.Image
+}
+
+// Annotations that let a feature flag pick the model per request (the seed's model
+// selector): the flag's variants "canary" (or "experimental"), "stable" and "fallback"
+// name the revision being rolled out, the stable one and the one before it. A variant
+// whose revision has no ready replica falls back along canary → stable → fallback.
+const (
+	AnnotationSelectFlag   = "shipsafe.dev/select-flag"
+	AnnotationSelectHeader = "shipsafe.dev/select-targeting-header"
+)
+
+func flagSelect(l *loaded, addRev func(string) bool) *gateway.FlagSelect {
+	flag := l.rollout.Annotations[AnnotationSelectFlag]
+	if flag == "" {
+		return nil
+	}
+	st := l.rec.Engine
+	sel := &gateway.FlagSelect{Flag: flag, TargetingKeyHeader: l.rollout.Annotations[AnnotationSelectHeader], Variants: map[string]string{}}
+	if sel.TargetingKeyHeader == "" {
+		sel.TargetingKeyHeader = "x-user-id"
+	}
+	previous := ""
+	if len(st.History) > 0 {
+		previous = st.History[len(st.History)-1]
+	}
+	for _, v := range []struct{ variant, hash string }{
+		{"canary", st.CurrentPodHash}, {"experimental", st.CurrentPodHash}, {"stable", st.StableRS}, {"fallback", previous},
+	} {
+		if v.hash != "" && addRev(v.hash) {
+			sel.Variants[v.variant] = v.hash
+		}
+	}
+	for _, variant := range []string{"stable", "fallback"} {
+		if h, ok := sel.Variants[variant]; ok && !slices.Contains(sel.Fallback, h) {
+			sel.Fallback = append(sel.Fallback, h)
+		}
+	}
+	if len(sel.Variants) == 0 {
+		return nil
+	}
+	return sel
 }

@@ -40,7 +40,7 @@ func Ensure(ctx context.Context, dataDir, exe, listen, token string) (*Handle, e
 		return nil, fmt.Errorf("open data plane log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(exe, "dataplane", "--data-dir", dataDir, "--listen", listen)
+	cmd := exec.Command(exe, "dataplane", "--data-dir", dataDir, "--listen", listen, "--flags", filepath.Join(dataDir, "flags.json"))
 	cmd.Env = append(os.Environ(), "SHIPSAFE_DATAPLANE_TOKEN="+token)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shipsafe/shipsafe/internal/flags"
 	"github.com/shipsafe/shipsafe/internal/gateway"
 )
 
@@ -27,8 +28,9 @@ type Options struct {
 	AdminListen string
 	// Token authorises every admin call.
 	Token string
-	// Selector enables flag-based model selection in the gateway (may be nil).
-	Selector gateway.VariantSelector
+	// FlagsFile, when set, is watched for feature flags; the gateway then selects models by
+	// them (services with a `select` block).
+	FlagsFile string
 }
 
 // Run serves the gateway and the admin API until ctx is cancelled, then drains.
@@ -52,7 +54,20 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 		ln.Close()
 		return fmt.Errorf("dataplane: admin listen %s: %w", opts.AdminListen, err)
 	}
-	gw := gateway.New(gateway.Config{Selector: opts.Selector}, log)
+	var selector gateway.VariantSelector
+	if opts.FlagsFile != "" {
+		fs := flags.NewStore(flags.StoreOptions{Logger: log})
+		if _, err := flags.LoadFile(ctx, fs, opts.FlagsFile); err != nil {
+			log.Warn("feature flags not loaded; flag-based selection is off until the file is valid", "file", opts.FlagsFile, "err", err)
+		}
+		go func() {
+			if err := flags.WatchFile(ctx, fs, opts.FlagsFile, nil); err != nil && ctx.Err() == nil {
+				log.Warn("watch feature flags", "file", opts.FlagsFile, "err", err)
+			}
+		}()
+		selector = flags.Selector{Store: fs}
+	}
+	gw := gateway.New(gateway.Config{Selector: selector}, log)
 	admin := &http.Server{Handler: newAdminMux(gw, opts.Token), ReadHeaderTimeout: 5 * time.Second}
 
 	st := State{PID: os.Getpid(), Listen: ln.Addr().String(), Admin: adminLn.Addr().String()}

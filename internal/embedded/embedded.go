@@ -22,6 +22,7 @@ import (
 	"github.com/shipsafe/shipsafe/internal/analysis/providers/web"
 	"github.com/shipsafe/shipsafe/internal/controlplane"
 	"github.com/shipsafe/shipsafe/internal/dataplane"
+	"github.com/shipsafe/shipsafe/internal/flags"
 	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/platform/local"
 	"github.com/shipsafe/shipsafe/internal/server"
@@ -40,7 +41,9 @@ type Options struct {
 	Executable string
 	// PrometheusAddress is the prometheus provider's default server (optional).
 	PrometheusAddress string
-	Log               *slog.Logger
+	// Flags, when set, is a flag definitions file that replaces the data dir's flags.
+	Flags string
+	Log   *slog.Logger
 }
 
 // APIFile is the name, in the data dir, of the file telling the CLI where the API listens.
@@ -54,6 +57,7 @@ type Runtime struct {
 	Store     *store.Store
 	Platform  *local.Platform
 	Control   *controlplane.ControlPlane
+	Flags     *flags.Store
 	APIAddr   string
 
 	cancel  context.CancelFunc
@@ -108,6 +112,9 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	if rt.Platform, err = local.Open(filepath.Join(dir, "platform"), local.Options{Logger: opts.Log, Executable: opts.Executable, DrainDelay: time.Second}); err != nil {
 		return nil, fmt.Errorf("open local platform: %w", err)
 	}
+	if rt.Flags, err = openFlags(ctx, dir, opts.Flags, rt.Store); err != nil {
+		return nil, err
+	}
 	if rt.Dataplane, err = dataplane.Ensure(ctx, dir, opts.Executable, opts.Listen, rt.Token); err != nil {
 		return nil, err
 	}
@@ -138,7 +145,7 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 		ln.Close()
 		return nil, err
 	}
-	rt.apiSrv = &http.Server{Handler: server.New(rt.Control, rt.Token, opts.Log).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	rt.apiSrv = &http.Server{Handler: withFlags(server.New(rt.Control, rt.Token, opts.Log).Handler(), rt.Flags, rt.Token), ReadHeaderTimeout: 10 * time.Second}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rt.cancel, rt.done = cancel, make(chan struct{})
 	go func() { _ = rt.apiSrv.Serve(ln) }()
