@@ -54,6 +54,7 @@ type cluster struct {
 	cmd     *exec.Cmd
 	log     *bytes.Buffer
 	token   string
+	starts  int
 }
 
 func freeAddr(t *testing.T) string {
@@ -78,7 +79,12 @@ func startCluster(t *testing.T) *cluster {
 // start (re)starts the control plane process on the same data dir and addresses.
 func (c *cluster) start() {
 	c.t.Helper()
-	c.log = &bytes.Buffer{}
+	// One log across restarts, so a failure shows every control plane's output.
+	if c.log == nil {
+		c.log = &bytes.Buffer{}
+	}
+	c.starts++
+	fmt.Fprintf(c.log, "=== shipsafe up, start %d ===\n", c.starts)
 	c.cmd = exec.Command(binary, "up", "--data-dir", c.dir, "--api", c.api, "--listen", c.gateway)
 	c.cmd.Dir = c.dir
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
@@ -132,7 +138,7 @@ func (c *cluster) stop() {
 // replicas), so no test leaves a process running.
 func (c *cluster) cleanup() {
 	c.stop()
-	for _, pid := range c.recordedPIDs() {
+	for _, pid := range append(c.recordedPIDs(), c.liveReplicaProcs()...) {
 		if syscall.Kill(pid, 0) == nil {
 			c.t.Logf("killing leftover process %d", pid)
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
