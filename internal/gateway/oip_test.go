@@ -53,3 +53,17 @@ func TestIsInferPath(t *testing.T) {
 		}
 	}
 }
+
+func TestUsableID(t *testing.T) {
+	for in, want := range map[string]string{
+		`plain-1`:                  "plain-1",
+		`with\"quote`:              `with"quote`,
+		`line\nbreak`:              "",
+		`bad\escape`:               "",
+		string(make([]byte, 2000)): "",
+	} {
+		if got := string(usableID([]byte(in), nil)); got != want {
+			t.Errorf("usableID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

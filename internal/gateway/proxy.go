@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -45,12 +46,13 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	var idBuf [40]byte
 	if infer {
 		id, param = oipRequestFields(req.Body(), svc.sticky.param)
+		id = usableID(id, idBuf[:0])
 		if svc.sel != nil && svc.sel.keyParam != "" {
 			_, target = oipRequestFields(req.Body(), svc.sel.keyParam)
 		}
 		if len(id) == 0 {
 			// Copied: it is written back into the same header below.
-			id = append(idBuf[:0], req.Header.Peek(RequestIDHeader)...)
+			id = usableID(append(idBuf[:0], req.Header.Peek(RequestIDHeader)...), nil)
 		}
 		if len(id) == 0 {
 			id = g.appendRequestID(idBuf[:0])
@@ -197,6 +199,28 @@ func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.R
 		retries++
 		resp.Reset()
 	}
+}
+
+// usableID returns id (the raw contents of a JSON string) unescaped, or nil when it is
+// unfit to echo in a header or join on: control characters or longer than 1 KiB. JSON
+// escapes are rare in ids, so only they pay for unquoting (into buf).
+func usableID(id, buf []byte) []byte {
+	if len(id) > 1024 {
+		return nil
+	}
+	if bytes.IndexByte(id, '\\') >= 0 {
+		s, err := strconv.Unquote(`"` + string(id) + `"`)
+		if err != nil {
+			return nil
+		}
+		id = append(buf, s...)
+	}
+	for _, c := range id {
+		if c < 0x20 || c == 0x7f {
+			return nil
+		}
+	}
+	return id
 }
 
 // appendRequestID appends a process-unique id to b: a random prefix and a sequence number.
