@@ -5,6 +5,7 @@ import (
 	"math"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -14,6 +15,7 @@ import (
 func ValidateRollout(r *Rollout) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateName(r.Name, field.NewPath("metadata", "name"))...)
+	errs = append(errs, metavalidation.ValidateLabels(r.Labels, field.NewPath("metadata", "labels"))...)
 	spec := field.NewPath("spec")
 	s := &r.Spec
 	errs = append(errs, validateNonNegative(s.Replicas, spec.Child("replicas"))...)
@@ -69,6 +71,11 @@ func validateSelector(sel *metav1.LabelSelector, tmplLabels map[string]string, s
 	}
 	if len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0 {
 		return field.ErrorList{field.Invalid(p, "{}", "must not be empty (it would select every pod)")}
+	}
+	errs := metavalidation.ValidateLabelSelector(sel, metavalidation.LabelSelectorValidationOptions{}, p)
+	errs = append(errs, metavalidation.ValidateLabels(tmplLabels, spec.Child("template", "metadata", "labels"))...)
+	if len(errs) > 0 {
+		return errs
 	}
 	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -98,6 +99,11 @@ func TestValidateRolloutRules(t *testing.T) {
 		{"missing name", func(r *Rollout) { r.Name = "" }, "metadata.name: is required"},
 		{"bad name", func(r *Rollout) { r.Name = "Web_1" }, `metadata.name: a lowercase RFC 1123 subdomain`},
 		{"missing selector", func(r *Rollout) { r.Spec.Selector = nil }, "spec.selector: is required"},
+		{"bad label value", func(r *Rollout) { r.Spec.Selector.MatchLabels["app"] = "web app" },
+			`spec.selector.matchLabels: a valid label must be an empty string or consist of alphanumeric characters`},
+		{"bad selector operator", func(r *Rollout) {
+			r.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "tier", Operator: "Near"}}
+		}, `spec.selector.matchExpressions[0].operator: not a valid selector operator, got "Near"`},
 		{"selector does not match", func(r *Rollout) { r.Spec.Template.Labels = map[string]string{"app": "other"} },
 			`spec.template.metadata.labels: must match spec.selector (app=web), got "app=other"`},
 		{"no containers", func(r *Rollout) { r.Spec.Template.Spec.Containers = nil },
