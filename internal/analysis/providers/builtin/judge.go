@@ -22,14 +22,19 @@ import (
 // slice is what one arm did in one time slice.
 type slice struct {
 	requests, errors uint64
-	latency          []uint64
-	mirror           gateway.MirrorStats
+	// labelled and wrong count the served predictions whose ground truth arrived, and the
+	// wrong ones among them.
+	labelled, wrong uint64
+	latency         []uint64
+	mirror          gateway.MirrorStats
 }
 
 func sliceOf(s gateway.RevisionSnapshot) slice {
 	return slice{
 		requests: s.Requests,
 		errors:   s.StatusClass[5] + s.StatusClass[0],
+		labelled: s.Confusion.Total(),
+		wrong:    s.Confusion.FalsePositive + s.Confusion.FalseNegative,
 		latency:  append([]uint64(nil), s.Latency.Counts...),
 		mirror:   s.Mirror,
 	}
@@ -37,7 +42,8 @@ func sliceOf(s gateway.RevisionSnapshot) slice {
 
 // minus is a − b for cumulative slices (a starts earlier, so it holds b).
 func (a slice) minus(b slice) slice {
-	out := slice{requests: a.requests - b.requests, errors: a.errors - b.errors, latency: make([]uint64, len(a.latency))}
+	out := slice{requests: a.requests - b.requests, errors: a.errors - b.errors,
+		labelled: a.labelled - b.labelled, wrong: a.wrong - b.wrong, latency: make([]uint64, len(a.latency))}
 	for i := range a.latency {
 		if i < len(b.latency) {
 			out.latency[i] = a.latency[i] - b.latency[i]

@@ -12,38 +12,39 @@ import (
 // measures is the catalogue, by name. A measure with no data returns a nil value (which
 // the executor never counts as a pass), not zero.
 var measures = map[string]measureFunc{
-	"request-count":        requestCount,
-	"error-rate":           errorRate,
-	"success-rate":         successRate,
-	"error-rate-delta":     errorRateDelta,
-	"latency-p50":          latencyQuantile(0.50),
-	"latency-p90":          latencyQuantile(0.90),
-	"latency-p95":          latencyQuantile(0.95),
-	"latency-p99":          latencyQuantile(0.99),
-	"latency-quantile":     latencyQuantile(-1),
-	"latency-p99-delta-ms": latencyDelta(0.99),
-	"latency-delta-ms":     latencyDelta(-1),
-	"accuracy":             accuracy,
-	"accuracy-drop":        accuracyDrop,
-	"shadow-agreement":     shadowAgreement,
-	"drift-psi":            driftPSI,
-	"drift-ks":             driftKS,
-	"cpu":                  cpu,
-	"memory":               memory,
-	"judge-errors":         judgeErrors,
-	"judge-latency":        judgeLatency,
-	"judge-accuracy":       judgeAccuracy,
-	"judge-latency-mw":     judgeLatencyMannWhitney,
+	"request-count":           requestCount,
+	"error-rate":              errorRate,
+	"success-rate":            successRate,
+	"error-rate-delta":        errorRateDelta,
+	"latency-p50":             latencyQuantile(0.50),
+	"latency-p90":             latencyQuantile(0.90),
+	"latency-p95":             latencyQuantile(0.95),
+	"latency-p99":             latencyQuantile(0.99),
+	"latency-quantile":        latencyQuantile(-1),
+	"latency-p99-delta-ms":    latencyDelta(0.99),
+	"latency-delta-ms":        latencyDelta(-1),
+	"accuracy":                accuracy,
+	"accuracy-drop":           accuracyDrop,
+	"shadow-agreement":        shadowAgreement,
+	"drift-psi":               driftPSI,
+	"drift-ks":                driftKS,
+	"cpu":                     cpu,
+	"memory":                  memory,
+	"judge-errors":            judgeErrors,
+	"judge-latency":           judgeLatency,
+	"judge-accuracy":          judgeAccuracy,
+	"judge-misclassification": judgeMisclassification,
+	"judge-latency-mw":        judgeLatencyMannWhitney,
 }
 
 // compares lists the measures that read the baseline revision too.
 var compares = map[string]bool{
 	"error-rate-delta": true, "latency-p99-delta-ms": true, "latency-delta-ms": true, "accuracy-drop": true,
-	"drift-psi": true, "drift-ks": true, "judge-errors": true, "judge-latency": true, "judge-latency-mw": true,
+	"drift-psi": true, "drift-ks": true, "judge-errors": true, "judge-latency": true, "judge-latency-mw": true, "judge-misclassification": true,
 }
 
 // judges compare over the run's lifetime by default.
-var judges = map[string]bool{"judge-errors": true, "judge-latency": true, "judge-accuracy": true, "judge-latency-mw": true}
+var judges = map[string]bool{"judge-errors": true, "judge-latency": true, "judge-accuracy": true, "judge-latency-mw": true, "judge-misclassification": true}
 
 func (p *Provider) snap(r *request, revision string) gateway.RevisionSnapshot {
 	return p.opts.Source.Snapshot(r.service, revision, r.since)
