@@ -116,8 +116,10 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (err error) {
 	}
 
 	// Labelled traffic with late labels, for the whole demo.
-	trafficCtx, stopTraffic := context.WithCancel(ctx)
-	defer stopTraffic()
+	stopTraffic := make(chan struct{})
+	var stopOnce sync.Once
+	stopSending := func() { stopOnce.Do(func() { close(stopTraffic) }) }
+	defer stopSending()
 	var wg sync.WaitGroup
 	reports := make([]*loadgen.Report, 2)
 	errs := make([]error, 2)
@@ -128,7 +130,7 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (err error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reports[i], errs[i] = loadgen.Run(trafficCtx, loadgen.Config{
+			reports[i], errs[i] = loadgen.Run(ctx, loadgen.Config{Stop: stopTraffic,
 				URL: rt.GatewayURL() + "/svc/" + tgt.svc, Rate: tgt.rate, Concurrency: 32, Duration: 150 * time.Second,
 				FeedbackURL: rt.GatewayURL() + "/v1/feedback", FeedbackDelay: time.Second,
 			})
@@ -182,7 +184,7 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (err error) {
 	d.say("switched: detector-bg serves v2")
 	time.Sleep(2 * time.Second)
 
-	stopTraffic()
+	stopSending()
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("traffic: %w", err)

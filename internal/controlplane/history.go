@@ -86,7 +86,10 @@ func (cp *ControlPlane) served(ctx context.Context, svc, revision string, since 
 	if err != nil {
 		return servedCounts{}
 	}
-	return servedCounts{requests: int64(s.Requests), errors: int64(s.StatusClass[5] + s.StatusClass[0])}
+	// The recorder counts mirrored (shadow) copies among a revision's requests; only the
+	// live ones reached clients.
+	live := int64(s.Requests) - int64(s.Mirror.Sent)
+	return servedCounts{requests: max(live, 0), errors: int64(s.StatusClass[5] + s.StatusClass[0])}
 }
 
 // rollbackCause names the failed measurement of the revision's failed analysis run.

@@ -31,6 +31,9 @@ type Config struct {
 	Count int
 	// Duration stops sending after this long (0: no time bound).
 	Duration time.Duration
+	// Stop, when closed, stops sending early without failing the requests in flight
+	// (cancelling the context aborts them instead).
+	Stop <-chan struct{}
 	// FeedbackURL, if set, receives POST {"id": ..., "label": 0|1} for every answered request,
 	// FeedbackDelay after its answer.
 	FeedbackURL   string

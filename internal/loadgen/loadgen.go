@@ -55,6 +55,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		runCtx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 	}
+	if cfg.Stop != nil {
+		// Stop ends sending like Duration does: requests in flight finish and are counted.
+		var stopSending context.CancelFunc
+		runCtx, stopSending = context.WithCancel(runCtx)
+		defer stopSending()
+		go func() {
+			select {
+			case <-cfg.Stop:
+				stopSending()
+			case <-runCtx.Done():
+			}
+		}()
+	}
 	jobs := make(chan int, cfg.Concurrency)
 	results := make(chan result, cfg.Concurrency*4)
 	var fb *feedbackSender
