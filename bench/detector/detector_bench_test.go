@@ -94,7 +94,10 @@ func BenchmarkInferHandler(b *testing.B) {
 			payload := body.Bytes()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(payload)))
+			cpu := startThreadCPU(b)
+			ops := 0
 			for b.Loop() {
+				ops++
 				req := httptest.NewRequest(http.MethodPost, "/v2/models/pneumonia-detector/infer", bytes.NewReader(payload))
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
@@ -102,6 +105,7 @@ func BenchmarkInferHandler(b *testing.B) {
 					b.Fatalf("status %d: %s", rec.Code, rec.Body)
 				}
 			}
+			cpu.report(b, ops)
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
 		})
 	}

@@ -193,9 +193,9 @@ func (s *Server) modelMetadata(w http.ResponseWriter, r *http.Request) {
 		"name":     meta.Name,
 		"versions": []string{meta.Version},
 		"platform": "shipsafe-go",
+		// One input; FP32 and the flat [N,784] shape are accepted too (see parameters).
 		"inputs": []map[string]any{
 			{"name": meta.Input.Name, "datatype": "UINT8", "shape": []int{-1, model.ImageSide, model.ImageSide}},
-			{"name": meta.Input.Name, "datatype": "FP32", "shape": []int{-1, model.ImageSize}},
 		},
 		"outputs": []map[string]any{
 			{"name": "probability", "datatype": "FP32", "shape": []int{-1, 1}},
@@ -206,6 +206,8 @@ func (s *Server) modelMetadata(w http.ResponseWriter, r *http.Request) {
 			"threshold": meta.Threshold, "labels": meta.Labels, "preprocess": meta.Preprocess,
 			"sha256": m.SHA256, "training": meta.Training, "val_metrics": meta.ValMetrics,
 			"input_range": meta.Input.Range, "param_count": meta.ParamCount,
+			"accepted_datatypes": []string{"UINT8", "FP32"},
+			"accepted_shapes":    [][]int{{-1, model.ImageSide, model.ImageSide}, {-1, model.ImageSize}},
 		},
 	})
 }

@@ -45,9 +45,12 @@ func parseTensorData(raw []byte, datatype string, want int, dst []float32) ([]fl
 			if len(dst) >= want {
 				return nil, fmt.Errorf("inputs[0].data has more than %d values; the shape needs exactly %d", want, want)
 			}
-			v, err := strconv.ParseFloat(string(raw[i:j]), 64)
-			if err != nil {
-				return nil, fmt.Errorf("inputs[0].data[%d] = %s: %v", len(dst), raw[i:j], err)
+			v, ok := smallUint(raw[i:j])
+			if !ok { // not a plain integer of up to 9 digits: the general (slower) path
+				var err error
+				if v, err = strconv.ParseFloat(string(raw[i:j]), 64); err != nil {
+					return nil, fmt.Errorf("inputs[0].data[%d] = %s: %v", len(dst), raw[i:j], err)
+				}
 			}
 			if err := checkPixel(datatype, len(dst), v); err != nil {
 				return nil, err
@@ -86,4 +89,20 @@ func isNaNWord(s string) bool {
 		return true
 	}
 	return false
+}
+
+// smallUint parses a token of 1-9 decimal digits, the common case for pixel values, without the
+// allocation and generality of strconv.ParseFloat.
+func smallUint(tok []byte) (float64, bool) {
+	if len(tok) == 0 || len(tok) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range tok {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return float64(n), true
 }
