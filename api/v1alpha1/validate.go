@@ -30,7 +30,6 @@ func Validate(objs []Object) (warnings ErrorList, err error) {
 	}
 	for i := range objs {
 		errs = append(errs, wrap(&objs[i], ValidateObject(&objs[i]))...)
-		errs = append(errs, wrap(&objs[i], validateExtensions(&objs[i]))...)
 	}
 	idx := indexTemplates(objs)
 	for i := range objs {
@@ -49,8 +48,13 @@ func Validate(objs []Object) (warnings ErrorList, err error) {
 	return warnings, nil
 }
 
-// ValidateObject checks one object on its own (no cross-object references).
+// ValidateObject checks one object on its own (no cross-object references), including that
+// shipsafe's extensions are only used under shipsafe.dev/v1alpha1.
 func ValidateObject(o *Object) field.ErrorList {
+	return append(validateOwnRules(o), validateExtensions(o)...)
+}
+
+func validateOwnRules(o *Object) field.ErrorList {
 	switch {
 	case o.Rollout != nil:
 		if o.ConvertedFrom != "" {

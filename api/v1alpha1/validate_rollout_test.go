@@ -63,10 +63,8 @@ func decodeOne(t *testing.T, doc string) *Object {
 
 func validateOne(o *Object) []string {
 	var out []string
-	for _, list := range []field.ErrorList{ValidateObject(o), validateExtensions(o)} {
-		for _, e := range list {
-			out = append(out, FormatFieldError(e))
-		}
+	for _, e := range ValidateObject(o) {
+		out = append(out, FormatFieldError(e))
 	}
 	return out
 }
