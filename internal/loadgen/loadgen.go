@@ -194,6 +194,7 @@ func (g *generator) do(ctx context.Context, i int, buf *bytes.Buffer) result {
 		return res
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Request-Id", id) // the same id as in the body, for proxies that log headers
 	if g.cfg.Header != nil {
 		for k, vs := range g.cfg.Header(i) {
 			for _, v := range vs {
