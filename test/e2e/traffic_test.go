@@ -28,6 +28,7 @@ type traffic struct {
 	lastOK   time.Time
 	maxGap   time.Duration
 	gapAt    time.Time
+	maxP99   time.Duration
 	firstErr []string
 }
 
@@ -41,6 +42,8 @@ type trafficSummary struct {
 	GapAt     time.Time
 	ByVersion map[string]int
 	Elapsed   time.Duration
+	// MaxP99 is the highest per-run, per-version p99 latency.
+	MaxP99 time.Duration
 }
 
 // okRecorder wraps the transport and notes every 200 answer.
@@ -104,6 +107,7 @@ func startTraffic(ctx context.Context, t *testing.T, gateway, svc string, rate f
 			tr.errors += rep.Errors
 			for v, vr := range rep.ByVersion {
 				tr.byVer[v] += vr.Requests
+				tr.maxP99 = max(tr.maxP99, vr.P99)
 			}
 			tr.mu.Unlock()
 		}
@@ -126,7 +130,7 @@ func (tr *traffic) stop() trafficSummary {
 		tr.t.Errorf("traffic: %s", e)
 	}
 	tr.firstErr = nil
-	s := trafficSummary{Requests: tr.requests, Errors: tr.errors, MaxGap: tr.maxGap, GapAt: tr.gapAt, ByVersion: map[string]int{}, Elapsed: time.Since(tr.start)}
+	s := trafficSummary{Requests: tr.requests, Errors: tr.errors, MaxGap: tr.maxGap, GapAt: tr.gapAt, ByVersion: map[string]int{}, Elapsed: time.Since(tr.start), MaxP99: tr.maxP99}
 	for v, n := range tr.byVer {
 		s.ByVersion[v] = n
 	}
