@@ -170,3 +170,16 @@ func TestConfigRefusals(t *testing.T) {
 		t.Errorf("AllowRemote ignored: %v", err)
 	}
 }
+
+func TestStopEndsSendingWithoutError(t *testing.T) {
+	ts, _ := detector(t, server.Options{})
+	stop := make(chan struct{})
+	close(stop)
+	rep, err := Run(context.Background(), Config{URL: ts.URL, Rate: 10, Duration: time.Minute, Stop: stop, Header: sticky})
+	if err != nil {
+		t.Fatalf("Run after Stop: %v", err)
+	}
+	if rep.Requests > 1 {
+		t.Errorf("%d requests sent after Stop was closed", rep.Requests)
+	}
+}
