@@ -165,6 +165,25 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (err error) {
 	if err := d.apply(ctx, "canary.yaml", "v2"); err != nil { // the spec back to the stable version
 		return err
 	}
+	if _, err := d.waitFor(ctx, "detector", 60*time.Second, "back on v2", func(v controlplane.RolloutView) (bool, error) {
+		return !v.Status.Abort && v.Status.Phase == "Healthy", nil
+	}); err != nil {
+		return err
+	}
+
+	// 3b. The same bad release live, as threshold-rule users would ship it.
+	d.say("== the same bad release straight to 20%% live, judged by a threshold rule (accuracy >= 0.85 over 1m, every 5s, abort on the 4th failure); the judge watches in dry run")
+	if err := d.apply(ctx, "canary-live.yaml", "v3"); err != nil {
+		return err
+	}
+	live, err := d.waitAborted(ctx, "detector", 120*time.Second)
+	if err != nil {
+		return err
+	}
+	d.liveComparison(ctx, "detector", live)
+	if err := d.apply(ctx, "canary.yaml", "v2"); err != nil {
+		return err
+	}
 
 	// 4. Blue-green switch of detector-bg to v2.
 	d.say("== blue-green: detector-bg v1 → v2 (preview beside active, then one switch)")

@@ -149,3 +149,53 @@ func detailText(h store.HistoryEntry) string {
 	}
 	return string(h.Detail)
 }
+
+// liveComparison reports, for a revision judged live by the threshold rule with the judge in
+// dry run, when each said "worse" and how many live requests the bad revision had served by
+// then (from the gateway's per-second records).
+func (d *demo) liveComparison(ctx context.Context, name string, v controlplane.RolloutView) {
+	rev := v.Status.CurrentPodHash
+	runs, err := d.rt.Store.ListAnalysisRuns(ctx, name)
+	if err != nil {
+		return
+	}
+	for _, r := range runs {
+		if r.Revision != rev {
+			continue
+		}
+		ms, err := d.rt.Store.ListMeasurements(ctx, r.Name)
+		if err != nil {
+			return
+		}
+		var judgeAt, thresholdAt time.Time
+		failures := 0
+		for _, m := range ms {
+			switch {
+			case m.Metric == "judge-misclassification" && m.Value == "1" && judgeAt.IsZero():
+				judgeAt = m.FinishedAt
+			case m.Metric == "threshold-accuracy" && m.Phase == "Failed":
+				failures++
+				if failures == 4 {
+					thresholdAt = m.FinishedAt
+				}
+			}
+		}
+		servedBy := func(t time.Time) int64 {
+			all, err1 := d.rt.Dataplane.Client.Snapshot(ctx, name, rev, r.StartedAt)
+			after, err2 := d.rt.Dataplane.Client.Snapshot(ctx, name, rev, t.Truncate(time.Second).Add(time.Second))
+			if err1 != nil || err2 != nil {
+				return -1
+			}
+			return int64(all.Requests) - int64(after.Requests)
+		}
+		if !thresholdAt.IsZero() {
+			d.say("the threshold rule rolled v3 back %.1fs after it went live, after v3 had served %d live requests", thresholdAt.Sub(r.StartedAt).Seconds(), servedBy(thresholdAt))
+		}
+		if !judgeAt.IsZero() {
+			d.say("the judge (judge-misclassification, dry run) said \"worse\" %.1fs after it went live, after %d live requests: it would have spared patients the rest", judgeAt.Sub(r.StartedAt).Seconds(), servedBy(judgeAt))
+		} else {
+			d.say("the judge (dry run) had not said \"worse\" when the threshold rule acted")
+		}
+		return
+	}
+}

@@ -160,7 +160,7 @@ func (cp *ControlPlane) buildRun(ctx context.Context, l *loaded, req rollout.Ana
 		v := a.Value
 		args = append(args, v1alpha1.Argument{Name: a.Name, Value: &v})
 	}
-	return analysis.BuildRun(analysis.RunInput{
+	in := analysis.RunInput{
 		Name: req.Name, Namespace: l.rollout.Namespace, Templates: tmpls, Args: args,
 		Service: l.row.Name, Revision: req.Revision, StableRevision: req.Stable,
 		FieldValue: func(path string) (string, error) {
@@ -172,7 +172,29 @@ func (cp *ControlPlane) buildRun(ctx context.Context, l *loaded, req rollout.Ana
 			}
 			return "", fmt.Errorf("fieldRef %q: only metadata.name and metadata.namespace are supported", path)
 		},
-	})
+	}
+	if ra := rolloutAnalysis(l.rollout, req); ra != nil {
+		in.DryRun, in.MeasurementRetention = ra.DryRun, ra.MeasurementRetention
+		in.Labels, in.Annotations = ra.AnalysisRunMetadata.Labels, ra.AnalysisRunMetadata.Annotations
+	}
+	return analysis.BuildRun(in)
+}
+
+// rolloutAnalysis finds the rollout's analysis block a request comes from, for what the
+// engine does not carry: dryRun, measurementRetention and run metadata.
+func rolloutAnalysis(ro *v1alpha1.Rollout, req rollout.AnalysisRequest) *v1alpha1.RolloutAnalysis {
+	s := ro.Spec.Strategy
+	switch {
+	case req.Kind == rollout.AnalysisBackground && s.Canary != nil && s.Canary.Analysis != nil:
+		return &s.Canary.Analysis.RolloutAnalysis
+	case req.Kind == rollout.AnalysisStep && s.Canary != nil && int(req.Step) < len(s.Canary.Steps):
+		return s.Canary.Steps[req.Step].Analysis
+	case req.Kind == rollout.AnalysisPrePromotion && s.BlueGreen != nil:
+		return s.BlueGreen.PrePromotionAnalysis
+	case req.Kind == rollout.AnalysisPostPromotion && s.BlueGreen != nil:
+		return s.BlueGreen.PostPromotionAnalysis
+	}
+	return nil
 }
 
 // putRun stores the run and the measurements that finished after `before`. The run's status
@@ -268,7 +290,7 @@ func latestValues(run *v1alpha1.AnalysisRun) map[string]any {
 // failedMeasurement describes the measurement that failed a run, for the rollback message.
 func failedMeasurement(run *v1alpha1.AnalysisRun) string {
 	for _, mr := range run.Status.MetricResults {
-		if mr.Phase != v1alpha1.AnalysisPhaseFailed && mr.Phase != v1alpha1.AnalysisPhaseError {
+		if mr.DryRun || mr.Phase != v1alpha1.AnalysisPhaseFailed && mr.Phase != v1alpha1.AnalysisPhaseError {
 			continue
 		}
 		for i := len(mr.Measurements) - 1; i >= 0; i-- {
