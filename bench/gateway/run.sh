@@ -8,7 +8,8 @@
 #
 # Usage: bench/gateway/run.sh            (from the repository root or anywhere inside it)
 # Knobs (environment): DURATION=5s CONNS=64 THREADS=2 ROUNDS=5 MODE=infer|get PORT_BASE=19100
-#   SHIPSAFE_ENV="GOMAXPROCS=1" passes environment settings to the shipsafe process.
+#   SHIPSAFE_ENV="GOMAXPROCS=1" passes environment settings to the shipsafe process;
+#   SHIPSAFE_BIN=path uses a prebuilt shipsafe binary instead of building ./cmd/shipsafe.
 # Installs Debian's wrk, nginx-light and haproxy with apt-get when missing. Everything it
 # starts is stopped on exit; it only listens on 127.0.0.1.
 set -euo pipefail
@@ -49,7 +50,12 @@ P_BACK1=$PORT_BASE; P_BACK2=$((PORT_BASE + 1))
 P_NGINX=$((PORT_BASE + 2)); P_HAPROXY=$((PORT_BASE + 3)); P_SHIPSAFE=$((PORT_BASE + 4))
 
 echo "building shipsafe and the bench backend" >&2
-(cd "$ROOT" && go build -o "$WORK/shipsafe" ./cmd/shipsafe && go build -o "$WORK/backend" ./bench/gateway/backend)
+if [ -n "${SHIPSAFE_BIN:-}" ]; then
+  cp "$SHIPSAFE_BIN" "$WORK/shipsafe"
+else
+  (cd "$ROOT" && go build -o "$WORK/shipsafe" ./cmd/shipsafe)
+fi
+(cd "$ROOT" && go build -o "$WORK/backend" ./bench/gateway/backend)
 
 declare -A PID_OF
 start() { # start NAME CMD... ; runs in the background, remembers the pid
