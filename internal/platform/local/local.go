@@ -120,6 +120,8 @@ type Platform struct {
 	closed   bool
 
 	usage usageSampler
+
+	changes chan struct{} // capacity 1: "something changed since you last looked"
 }
 
 type service struct {
@@ -185,6 +187,7 @@ func Open(dataDir string, opts Options) (*Platform, error) {
 		cancelBase: cancel,
 		services:   map[string]*service{},
 		usage:      usageSampler{samples: map[string]cpuSample{}},
+		changes:    make(chan struct{}, 1),
 	}
 	if err := p.restore(); err != nil {
 		cancel()
@@ -339,6 +342,19 @@ func (p *Platform) dropEmptyLocked(svc string) {
 	}
 	if len(s.revisions) == 0 {
 		delete(p.services, svc)
+	}
+}
+
+// Changes is signalled (coalesced, never blocking the platform) whenever a replica
+// becomes ready or unready, crashes, starts terminating or is removed. A control plane
+// can select on it to reconcile at once, e.g. to route around a replica that just died,
+// instead of waiting for its next tick; it still has to Observe to learn what changed.
+func (p *Platform) Changes() <-chan struct{} { return p.changes }
+
+func (p *Platform) notify() {
+	select {
+	case p.changes <- struct{}{}:
+	default:
 	}
 }
 

@@ -66,6 +66,14 @@ func TestKilledReplicaIsRestartedAndReported(t *testing.T) {
 	t.Parallel()
 	p, _ := openTest(t, Options{BackoffInitial: 100 * time.Millisecond})
 	old := startOneAndKill(t, p)
+	select {
+	case <-p.Changes():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change notification after the replica died")
+	}
+	if st := observeRev(t, p, "svc", "v1"); st.Ready != 0 || len(st.Endpoints) != 0 {
+		t.Fatalf("after the death notification the replica still routes: %+v", st)
+	}
 	var st platform.RevisionState
 	eventually(t, 15*time.Second, "restart reported", func() bool {
 		st = observeRev(t, p, "svc", "v1")
@@ -423,6 +431,10 @@ func startOneAndKill(t *testing.T, p *Platform) platform.ReplicaState {
 	}
 	var st platform.RevisionState
 	eventually(t, 15*time.Second, "ready", func() bool { st = observeRev(t, p, "svc", "v1"); return st.Ready == 1 })
+	select {
+	case <-p.Changes(): // the notification of becoming ready
+	default:
+	}
 	if err := syscall.Kill(st.Pods[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

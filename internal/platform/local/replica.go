@@ -143,6 +143,7 @@ func (r *replica) requestStop() {
 	r.st.Message = "terminating"
 	r.mu.Unlock()
 	r.cancel()
+	r.p.notify()
 }
 
 // killNow SIGKILLs the current process group (Shutdown past its deadline).
@@ -381,6 +382,9 @@ func (r *replica) setReady(ready bool, msg string) (becameReady bool) {
 	if !ready {
 		r.st.ReadySince = time.Time{}
 	}
+	if ready != r.st.Ready {
+		r.p.notify()
+	}
 	r.st.Ready = ready
 	r.st.Message = msg
 	return becameReady
@@ -466,6 +470,7 @@ func (r *replica) crashed(reason string, ran time.Duration) {
 	}
 	restarts := r.st.Restarts
 	r.mu.Unlock()
+	r.p.notify()
 	r.p.log.Warn("replica exited; restarting after backoff", "replica", r.id, "reason", reason,
 		"restarts", restarts, "backoff", delay)
 }
@@ -481,6 +486,7 @@ func (r *replica) finish() {
 	delete(r.p.usage.samples, r.id)
 	r.p.usage.mu.Unlock()
 	r.p.saveStateLogged()
+	r.p.notify()
 }
 
 // process is a handle on a running replica process: our child, or one adopted from a
