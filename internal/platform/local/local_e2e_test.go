@@ -440,3 +440,35 @@ func startOneAndKill(t *testing.T, p *Platform) platform.ReplicaState {
 	}
 	return st.Pods[0]
 }
+
+// TestDetachDuringTerminationLeavesItToTheNextOpen: Detach must not wait out a drain or
+// grace period; the scaled-down replica stays recorded as terminating and the next Open
+// stops it.
+func TestDetachDuringTerminationLeavesItToTheNextOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	abs, _ := filepath.Abs(dir)
+	ctx := context.Background()
+	p1 := openAt(t, dir, Options{DrainDelay: time.Hour})
+	if err := p1.Apply(ctx, "svc", []platform.Revision{{Name: "v1", Template: helperTemplate(), Replicas: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "ready", func() bool { return observeRev(t, p1, "svc", "v1").Ready == 1 })
+	if err := p1.Apply(ctx, "svc", nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := observeRev(t, p1, "svc", "v1"); st.Terminating != 1 || len(st.Endpoints) != 0 {
+		t.Fatalf("after scale to zero: %+v", st)
+	}
+	if err := p1.Detach(); err != nil { // returns although the drain has an hour to go
+		t.Fatal(err)
+	}
+	if n := len(markedProcesses(t, abs)); n != 1 {
+		t.Fatalf("%d processes after Detach, want the draining replica still running", n)
+	}
+	p2 := openAt(t, dir, Options{})
+	eventually(t, 15*time.Second, "the next Open to finish the scale-down", func() bool {
+		states, err := p2.Observe(ctx, "svc")
+		return err == nil && len(states) == 0 && len(markedProcesses(t, abs)) == 0
+	})
+}

@@ -186,12 +186,17 @@ func (r *replica) run(h *process) {
 			h.release()
 			return
 		case endStop:
-			r.terminate(h)
+			done := r.terminate(h)
 			h.release()
-			r.finish()
+			if done {
+				r.finish()
+			}
 			return
 		case endLiveness:
-			r.terminate(h)
+			if !r.terminate(h) {
+				h.release()
+				return
+			}
 		case endExited:
 			r.reapGroup(h.pid)
 		}
@@ -391,8 +396,11 @@ func (r *replica) setReady(ready bool, msg string) (becameReady bool) {
 }
 
 // terminate stops the process like the kubelet: out of the endpoints, drain (DrainDelay
-// plus preStop sleep), SIGTERM to the group, SIGKILL after the grace period.
-func (r *replica) terminate(h *process) {
+// plus preStop sleep), SIGTERM to the group, SIGKILL after the grace period. It returns
+// false when the platform detached meanwhile: the replica stays recorded (as terminating
+// when scaled down) and the next Open finishes the job, so Detach never waits out a
+// grace period.
+func (r *replica) terminate(h *process) bool {
 	tpl, _ := r.template()
 	c := &tpl.Spec.Containers[0]
 	r.mu.Lock()
@@ -416,6 +424,8 @@ func (r *replica) terminate(h *process) {
 	if drain > 0 {
 		select {
 		case <-h.done:
+		case <-r.p.base.Done():
+			return false
 		case <-r.p.clock.After(drain):
 		}
 	}
@@ -424,6 +434,8 @@ func (r *replica) terminate(h *process) {
 	}
 	select {
 	case <-h.done:
+	case <-r.p.base.Done():
+		return false
 	case <-r.p.clock.After(max(grace-r.p.clock.Now().Sub(start), 0)):
 		r.p.log.Warn("replica ignored SIGTERM for its grace period; killing", "replica", r.id, "grace", grace)
 		_ = signalGroup(h.pid, syscall.SIGKILL)
@@ -435,6 +447,7 @@ func (r *replica) terminate(h *process) {
 	}
 	r.reapGroup(h.pid)
 	r.p.log.Info("replica stopped", "replica", r.id, "pid", h.pid)
+	return true
 }
 
 // reapGroup kills whatever is left in the replica's process group once its leader has
