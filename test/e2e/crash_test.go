@@ -61,19 +61,32 @@ type killPoint struct {
 	after time.Duration
 	down  time.Duration
 	what  string
+	// until, when set, must also hold of the rollout (given the canary's hash).
+	until func(c *cluster, v controlplaneView, canary string) bool
+}
+
+// oldDraining holds while the engine has scaled the old stable to 0 and its replicas are
+// still recorded by the platform (draining or stopping; the view no longer counts them).
+func oldDraining(c *cluster, v controlplaneView, canary string) bool {
+	for _, r := range v.Revisions {
+		if r.Hash != canary && r.Desired > 0 {
+			return false
+		}
+	}
+	return len(c.replicaPIDs("")) > len(c.replicaPIDs(canary))
 }
 
 var killPoints = []killPoint{
-	{-1, 0, 0, "right after the apply, before or during the first pass"},
-	{0, 300 * time.Millisecond, 500 * time.Millisecond, "setWeight 20: canary replica starting"},
-	{1, 0, 0, "first pause just began"},
-	{1, 1500 * time.Millisecond, 1500 * time.Millisecond, "mid-pause; the pause ends while down"},
-	{2, 0, 300 * time.Millisecond, "setWeight 40: second canary replica"},
-	{3, 800 * time.Millisecond, 0, "second pause, analysis measuring"},
-	{4, 0, time.Second, "setWeight 60"},
-	{6, 0, 0, "setWeight 80: third canary replica"},
-	{7, 500 * time.Millisecond, 500 * time.Millisecond, "last pause"},
-	{crashSteps, 0, 0, "steps done: old stable waiting for scale-down"},
+	{-1, 0, 0, "right after the apply, before or during the first pass", nil},
+	{0, 300 * time.Millisecond, 500 * time.Millisecond, "setWeight 20: canary replica starting", nil},
+	{1, 0, 0, "first pause just began", nil},
+	{1, 1500 * time.Millisecond, 1500 * time.Millisecond, "mid-pause; the pause ends while down", nil},
+	{2, 0, 300 * time.Millisecond, "setWeight 40: second canary replica", nil},
+	{3, 800 * time.Millisecond, 0, "second pause, analysis measuring", nil},
+	{4, 0, time.Second, "setWeight 60", nil},
+	{6, 0, 0, "setWeight 80: third canary replica", nil},
+	{crashSteps, 0, 0, "steps done: old stable waiting for scale-down", nil},
+	{crashSteps, 0, 500 * time.Millisecond, "old stable scaled to 0, draining", oldDraining},
 }
 
 // TestControlPlaneKilledTenTimesDuringCanary runs the same canary twice under traffic
@@ -106,6 +119,7 @@ func TestControlPlaneKilledTenTimesDuringCanary(t *testing.T) {
 	ref := detectorRollout(name, 3, "v1", "--max-batch 512", crashCanary)
 	refHash := hashOf(t, ref)
 	began := time.Now()
+	t.Logf("uninterrupted canary starts [traffic %.1fs]", began.Sub(tr.start).Seconds())
 	c.apply(ref)
 	want := c.settledEndState(ctx, name, refHash, 3)
 	t.Logf("uninterrupted canary to %s settled in %v: %+v", refHash, time.Since(began).Round(100*time.Millisecond), want)
@@ -114,6 +128,7 @@ func TestControlPlaneKilledTenTimesDuringCanary(t *testing.T) {
 	next := detectorRollout(name, 3, "v1", "--max-batch 256", crashCanary)
 	nextHash := hashOf(t, next)
 	began = time.Now()
+	t.Logf("killed canary starts [traffic %.1fs]", began.Sub(tr.start).Seconds())
 	c.apply(next)
 	lastStep := int32(-1)
 	for i, kp := range killPoints {
@@ -122,17 +137,33 @@ func TestControlPlaneKilledTenTimesDuringCanary(t *testing.T) {
 				return v.Status.CurrentPodHash == nextHash && stepOf(v) >= kp.step
 			})
 		}
+		if kp.until != nil {
+			// A short window: look for it closely, and kill anyway if it was missed.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				v, err := c.view(name)
+				if err == nil && kp.until(c, v, nextHash) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Logf("kill %d: did not see %q; killing anyway", i+1, kp.what)
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
 		time.Sleep(kp.after)
 		at, _ := c.view(name)
 		step := int32(-1)
 		if at.Status.CurrentPodHash == nextHash {
 			step = stepOf(at)
 		}
+		killedAt := time.Now()
 		c.kill9()
 		time.Sleep(kp.down)
 		c.start()
-		t.Logf("kill %2d at %5.1fs (%s): step %d, weights %s; restarted after %v down", i+1,
-			time.Since(began).Seconds(), kp.what, step, weightsOf(at, nextHash), kp.down)
+		t.Logf("kill %2d at %5.1fs [traffic %5.1fs] (%s): step %d, weights %s; restarted after %v down", i+1,
+			time.Since(began).Seconds(), killedAt.Sub(tr.start).Seconds(), kp.what, step, weightsOf(at, nextHash), kp.down)
 
 		// Resumed: the restarted control plane serves the stored status, which never goes
 		// back, and it adopted the running data plane instead of starting another.
@@ -156,9 +187,9 @@ func TestControlPlaneKilledTenTimesDuringCanary(t *testing.T) {
 	t.Logf("canary to %s killed %d times settled in %v: %+v", nextHash, len(killPoints), time.Since(began).Round(100*time.Millisecond), got)
 
 	s := tr.stop()
-	t.Logf("traffic: %d requests, %d errors over %v (by version %v); longest gap between answers %v at %v; worst p99 %v",
+	t.Logf("traffic: %d requests, %d errors over %v (by version %v); longest gap between answers %v ending at %v; worst p99 %v; slowest %v",
 		s.Requests, s.Errors, s.Elapsed.Round(time.Second), s.ByVersion, s.MaxGap.Round(time.Millisecond),
-		s.GapAt.Sub(tr.start).Round(100*time.Millisecond), s.MaxP99.Round(time.Millisecond))
+		s.GapAt.Sub(tr.start).Round(100*time.Millisecond), s.MaxP99.Round(time.Millisecond), s.Slowest)
 	// What the restarted control planes had to repair, from their logs.
 	c.stop()
 	for _, what := range []string{"adopted replica", "recorded replica is gone", "killing unrecorded replica", "reconcile failed", "level=ERROR"} {

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +31,7 @@ type traffic struct {
 	maxGap   time.Duration
 	gapAt    time.Time
 	maxP99   time.Duration
+	slow     []slowRequest
 	firstErr []string
 }
 
@@ -44,6 +47,8 @@ type trafficSummary struct {
 	Elapsed   time.Duration
 	// MaxP99 is the highest per-run, per-version p99 latency.
 	MaxP99 time.Duration
+	// Slowest are the five slowest requests over 500ms.
+	Slowest []slowRequest
 }
 
 // okRecorder wraps the transport and notes every 200 answer.
@@ -53,11 +58,33 @@ type okRecorder struct {
 }
 
 func (o okRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	sent := time.Now()
 	resp, err := o.base.RoundTrip(r)
 	if err == nil && resp.StatusCode == http.StatusOK {
 		o.tr.noteOK(time.Now())
 	}
+	o.tr.noteSlow(sent, time.Since(sent))
 	return resp, err
+}
+
+// slowRequest is one request that took long (headers received after Took).
+type slowRequest struct {
+	At   time.Duration // since the traffic started
+	Took time.Duration
+}
+
+// noteSlow keeps the slowest requests, so a stall can be lined up with what happened.
+func (tr *traffic) noteSlow(sent time.Time, took time.Duration) {
+	if took < 500*time.Millisecond {
+		return
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.slow = append(tr.slow, slowRequest{At: sent.Sub(tr.start), Took: took})
+	slices.SortFunc(tr.slow, func(a, b slowRequest) int { return cmp.Compare(b.Took, a.Took) })
+	if len(tr.slow) > 5 {
+		tr.slow = tr.slow[:5]
+	}
 }
 
 func (tr *traffic) noteOK(at time.Time) {
@@ -130,7 +157,7 @@ func (tr *traffic) stop() trafficSummary {
 		tr.t.Errorf("traffic: %s", e)
 	}
 	tr.firstErr = nil
-	s := trafficSummary{Requests: tr.requests, Errors: tr.errors, MaxGap: tr.maxGap, GapAt: tr.gapAt, ByVersion: map[string]int{}, Elapsed: time.Since(tr.start), MaxP99: tr.maxP99}
+	s := trafficSummary{Requests: tr.requests, Errors: tr.errors, MaxGap: tr.maxGap, GapAt: tr.gapAt, ByVersion: map[string]int{}, Elapsed: time.Since(tr.start), MaxP99: tr.maxP99, Slowest: slices.Clone(tr.slow)}
 	for v, n := range tr.byVer {
 		s.ByVersion[v] = n
 	}
