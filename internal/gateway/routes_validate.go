@@ -26,14 +26,12 @@ func (e *FieldError) Error() string {
 }
 
 // Validate checks a table and returns every problem found (joined FieldErrors), or nil.
-// A table that validates can be served; SetRoutes refuses one that does not.
+// A table that validates can be served; SetRoutes refuses one that does not. A table with
+// no services is valid: every request then gets 404.
 func (t RouteTable) Validate() error {
 	var errs []error
 	add := func(path, value, rule string) { errs = append(errs, &FieldError{Path: path, Value: value, Rule: rule}) }
 
-	if len(t.Services) == 0 {
-		add("services", "", "must name at least one service")
-	}
 	if t.DefaultService != "" {
 		if _, ok := t.Services[t.DefaultService]; !ok {
 			add("defaultService", strconv.Quote(t.DefaultService), "must name a service in services")
