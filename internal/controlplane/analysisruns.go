@@ -162,7 +162,7 @@ func (cp *ControlPlane) buildRun(ctx context.Context, l *loaded, req rollout.Ana
 	}
 	in := analysis.RunInput{
 		Name: req.Name, Namespace: l.rollout.Namespace, Templates: tmpls, Args: args,
-		Service: l.row.Name, Revision: req.Revision, StableRevision: req.Stable,
+		Service: mainService(l.rollout), Revision: req.Revision, StableRevision: req.Stable,
 		FieldValue: func(path string) (string, error) {
 			switch path {
 			case "metadata.name":

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -82,17 +81,21 @@ func New(opts Options) (*ControlPlane, error) {
 // keeps the set of workers in step with the store until ctx is cancelled.
 func (cp *ControlPlane) Run(ctx context.Context) error {
 	// Adopt the route table the data plane is serving, so a restart changes nothing until
-	// each worker has reconciled.
-	if t, err := cp.opts.Router.Routes(ctx); err == nil {
+	// each worker has reconciled; adopted services are dropped once every worker has had
+	// time to claim its own (adoptFor).
+	if t, err := cp.opts.Router.Routes(ctx); err == nil && len(t.Services) > 0 {
 		cp.mu.Lock()
-		for name, svc := range t.Services {
-			owner := svcOwner(name)
-			if cp.services[owner] == nil {
-				cp.services[owner] = map[string]gateway.Service{}
-			}
-			cp.services[owner][name] = svc
-		}
+		cp.services[adoptedOwner] = t.Services
 		cp.mu.Unlock()
+		go func() {
+			select {
+			case <-ctx.Done():
+			case <-time.After(adoptFor):
+				cp.mu.Lock()
+				delete(cp.services, adoptedOwner)
+				cp.mu.Unlock()
+			}
+		}()
 	}
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
@@ -109,11 +112,12 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 	}
 }
 
-// svcOwner recovers the rollout that owns a gateway service name (see serviceNames).
-func svcOwner(svc string) string {
-	owner, _, _ := strings.Cut(svc, "--")
-	return owner
-}
+// adoptedOwner holds the services found in the data plane at start, until the workers
+// have claimed theirs; rollout names cannot contain "/".
+const adoptedOwner = "/adopted"
+
+// adoptFor is how long adopted services are kept.
+const adoptFor = 30 * time.Second
 
 func (cp *ControlPlane) syncWorkers(ctx context.Context) error {
 	rows, err := cp.opts.Store.ListRollouts(ctx)
@@ -220,6 +224,9 @@ func (cp *ControlPlane) setServices(ctx context.Context, rollout string, svcs ma
 		delete(cp.services, rollout)
 	} else {
 		cp.services[rollout] = svcs
+	}
+	for name := range svcs {
+		delete(cp.services[adoptedOwner], name) // claimed
 	}
 	table := gateway.RouteTable{Services: map[string]gateway.Service{}}
 	for _, m := range cp.services {

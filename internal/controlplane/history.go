@@ -34,7 +34,7 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 			if old, err := cp.findHistory(ctx, l.row.Name, rec.HistoryID); err == nil {
 				h.StartedAt, h.ModelDigest = old.StartedAt, old.ModelDigest
 			}
-			served := cp.served(ctx, l.row.Name, rec.HistoryRevision, h.StartedAt)
+			served := cp.served(ctx, mainService(l.rollout), rec.HistoryRevision, h.StartedAt)
 			h.RequestsServed, h.Errors = served.requests, served.errors
 			if outcome == "RolledBack" {
 				cause := cp.rollbackCause(ctx, l, st)

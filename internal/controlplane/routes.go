@@ -7,13 +7,37 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/platform"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 )
 
-// PreviewSuffix names a blue-green rollout's preview service: "<rollout>--preview".
+// PreviewSuffix names a blue-green rollout's preview service when previewService is not
+// set: "<rollout>--preview".
 const PreviewSuffix = "--preview"
+
+// mainService is the gateway service clients call, named as Argo names the Service that
+// carries a rollout's traffic: blue-green's activeService, a traffic-routed canary's
+// stableService, else the rollout's name. It is reachable at /svc/<name>/...; the analysis
+// of the rollout reads the gateway's records under this name.
+func mainService(ro *v1alpha1.Rollout) string {
+	switch s := ro.Spec.Strategy; {
+	case s.BlueGreen != nil && s.BlueGreen.ActiveService != "":
+		return s.BlueGreen.ActiveService
+	case s.Canary != nil && s.Canary.StableService != "":
+		return s.Canary.StableService
+	}
+	return ro.Name
+}
+
+// previewService names the blue-green preview.
+func previewService(ro *v1alpha1.Rollout) string {
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil && bg.PreviewService != "" {
+		return bg.PreviewService
+	}
+	return ro.Name + PreviewSuffix
+}
 
 // services turns the engine's traffic plan into the rollout's gateway services: the main
 // service "<rollout>" (reachable at /svc/<rollout>/...) and, for blue-green, the preview.
@@ -68,12 +92,21 @@ func gatewayServices(l *loaded, t rollout.Traffic, states []platform.RevisionSta
 	main.Select = flagSelect(l, addRev)
 	out := map[string]gateway.Service{}
 	if len(main.Revisions) > 0 {
-		out[l.row.Name] = main
+		out[mainService(l.rollout)] = main
 	}
-	if t.Preview != "" && len(endpoints[t.Preview]) > 0 {
-		p := base
-		p.Revisions = []gateway.Revision{{Name: t.Preview, Weight: 100, Endpoints: endpoints[t.Preview]}}
-		out[l.row.Name+PreviewSuffix] = p
+	only := func(name, hash string) {
+		if hash != "" && len(endpoints[hash]) > 0 {
+			s := base
+			s.Revisions = []gateway.Revision{{Name: hash, Weight: 100, Endpoints: endpoints[hash]}}
+			out[name] = s
+		}
+	}
+	only(previewService(l.rollout), t.Preview)
+	// A canary's canaryService reaches only the canary, as Argo's Service selects its pods.
+	if c := l.rollout.Spec.Strategy.Canary; c != nil && c.CanaryService != "" && c.CanaryService != mainService(l.rollout) {
+		if cur := l.rec.Engine.CurrentPodHash; cur != l.rec.Engine.StableRS {
+			only(c.CanaryService, cur)
+		}
 	}
 	return out
 }

@@ -33,7 +33,7 @@ func (cp *ControlPlane) evaluateTriggers(ctx context.Context, l *loaded, now tim
 		Name:      l.row.Name + "-rollback-triggers",
 		Namespace: l.rollout.Namespace,
 		Labels: map[string]string{
-			analysis.LabelService: l.row.Name, analysis.LabelRevision: revision, analysis.LabelStableRevision: baseline,
+			analysis.LabelService: mainService(l.rollout), analysis.LabelRevision: revision, analysis.LabelStableRevision: baseline,
 		},
 		StartedAt: now.Add(-10 * time.Minute),
 	}

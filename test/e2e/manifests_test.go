@@ -8,6 +8,12 @@ import (
 // detectorRollout renders a rollout of the detector with a strategy block and extra serve
 // args (a different flag makes a different revision of the same model).
 func detectorRollout(name string, replicas int, model, extraArgs, strategy string) string {
+	// The gateway serves a traffic-routed canary under its stableService name (/svc/<name>):
+	// name it after the rollout so every rollout has its own path.
+	strategy = strings.ReplaceAll(strategy, "stableService: s\n", "stableService: "+name+"\n")
+	strategy = strings.ReplaceAll(strategy, "canaryService: c\n", "canaryService: "+name+"-canary\n")
+	strategy = strings.ReplaceAll(strategy, "activeService: active\n", "activeService: "+name+"\n")
+	strategy = strings.ReplaceAll(strategy, "previewService: preview\n", "previewService: "+name+"-preview\n")
 	args := ""
 	for _, a := range strings.Fields(extraArgs) {
 		args += fmt.Sprintf(", %q", a)
