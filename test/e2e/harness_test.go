@@ -55,6 +55,7 @@ type cluster struct {
 	log     *bytes.Buffer
 	token   string
 	starts  int
+	extra   []string
 }
 
 func freeAddr(t *testing.T) string {
@@ -70,7 +71,13 @@ func freeAddr(t *testing.T) string {
 // startCluster runs `shipsafe up` in a fresh data dir.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir(), api: freeAddr(t), gateway: freeAddr(t)}
+	return startClusterWith(t)
+}
+
+// startClusterWith runs `shipsafe up` with extra flags in a fresh data dir.
+func startClusterWith(t *testing.T, extra ...string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dir: t.TempDir(), api: freeAddr(t), gateway: freeAddr(t), extra: extra}
 	t.Cleanup(c.cleanup)
 	c.start()
 	return c
@@ -85,7 +92,7 @@ func (c *cluster) start() {
 	}
 	c.starts++
 	fmt.Fprintf(c.log, "=== shipsafe up, start %d ===\n", c.starts)
-	c.cmd = exec.Command(binary, "up", "--data-dir", c.dir, "--api", c.api, "--listen", c.gateway)
+	c.cmd = exec.Command(binary, append([]string{"up", "--data-dir", c.dir, "--api", c.api, "--listen", c.gateway}, c.extra...)...)
 	c.cmd.Dir = c.dir
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
