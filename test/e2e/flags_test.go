@@ -95,10 +95,23 @@ func TestFlagSelectsModelInsideUp(t *testing.T) {
 // inferVersion sends one inference for a patient and returns the model_version that answered.
 func inferVersion(t *testing.T, c *cluster, patient string) string {
 	t.Helper()
+	return infer(t, c, "flagged", patient)
+}
+
+// inferVersionAt sends one inference to a gateway service.
+func inferVersionAt(t *testing.T, c *cluster, service string) string {
+	t.Helper()
+	return infer(t, c, service, "")
+}
+
+func infer(t *testing.T, c *cluster, service, patient string) string {
+	t.Helper()
 	pixels := strings.TrimSuffix(strings.Repeat("90,", 784), ",")
 	body := fmt.Sprintf(`{"inputs": [{"name": "image", "shape": [1, 784], "datatype": "UINT8", "data": [%s]}]}`, pixels)
-	req, _ := http.NewRequest("POST", "http://"+c.gateway+"/svc/flagged/v2/models/pneumonia-detector/infer", bytes.NewReader([]byte(body)))
-	req.Header.Set("x-patient-id", patient)
+	req, _ := http.NewRequest("POST", "http://"+c.gateway+"/svc/"+service+"/v2/models/pneumonia-detector/infer", bytes.NewReader([]byte(body)))
+	if patient != "" {
+		req.Header.Set("x-patient-id", patient)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
