@@ -53,12 +53,25 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 		}
 	}
 	if inFlight && rec.HistoryID == 0 && !st.Abort && st.CurrentPodHash != prev.CurrentPodHash {
-		h, err := cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: modelOf(rec.Templates[st.CurrentPodHash]), Strategy: strategyOf(l), StartedAt: now})
-		if err == nil {
+		if h, ok := cp.orphanedHistory(ctx, l.row.Name, st.CurrentPodHash); ok {
+			rec.HistoryID, rec.HistoryRevision = h.ID, st.CurrentPodHash
+		} else if h, err := cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: modelOf(rec.Templates[st.CurrentPodHash]), Strategy: strategyOf(l), StartedAt: now}); err == nil {
 			rec.HistoryID, rec.HistoryRevision = h.ID, st.CurrentPodHash
 		}
 	}
 	return events
+}
+
+// orphanedHistory finds the entry a pass opened for revision but whose status write was
+// lost (the control plane killed before persisting, or a concurrent command won the
+// write): the rollout's newest entry, for that revision, still open. Adopting it keeps
+// one entry per deployment instead of leaving one open forever.
+func (cp *ControlPlane) orphanedHistory(ctx context.Context, rolloutName, revision string) (store.HistoryEntry, bool) {
+	hs, err := cp.opts.Store.ListHistory(ctx, rolloutName, 1)
+	if err != nil || len(hs) == 0 || hs[0].Revision != revision || hs[0].Outcome != "" {
+		return store.HistoryEntry{}, false
+	}
+	return hs[0], true
 }
 
 func (cp *ControlPlane) findHistory(ctx context.Context, rolloutName string, id int64) (store.HistoryEntry, error) {
