@@ -33,7 +33,7 @@ type Platform interface {
 // Revision is the desired state of one revision of a service.
 type Revision struct {
 	// Name identifies the revision within the service (the pod-template hash in
-	// Argo terms). It must be a non-empty DNS-label-like string: [a-z0-9-], ≤ 63 chars.
+	// Argo terms): 1-63 letters, digits, '-', '.', '_'.
 	Name string
 	// Template is the pod template the replicas run.
 	Template corev1.PodTemplateSpec

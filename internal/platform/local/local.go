@@ -217,8 +217,8 @@ func (p *Platform) Apply(ctx context.Context, svc string, revisions []platform.R
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if svc == "" {
-		return fmt.Errorf("apply: service name: must not be empty")
+	if err := checkName(svc, 253); err != nil { // a Kubernetes object name
+		return fmt.Errorf("apply: service name: %w", err)
 	}
 	seen := map[string]bool{}
 	for i := range revisions {
@@ -269,13 +269,8 @@ func (p *Platform) Apply(ctx context.Context, svc string, revisions []platform.R
 
 // validate checks what the local platform needs from a revision, naming the field.
 func (p *Platform) validate(r *platform.Revision) error {
-	if r.Name == "" || len(r.Name) > 63 {
-		return fmt.Errorf("name: must be 1-63 characters, got %d", len(r.Name))
-	}
-	for _, c := range r.Name {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c >= 'A' && c <= 'Z') {
-			return fmt.Errorf("name: must contain only letters, digits, '-', '.', '_', got %q", r.Name)
-		}
+	if err := checkName(r.Name, 63); err != nil {
+		return fmt.Errorf("name: %w", err)
 	}
 	if r.Replicas < 0 {
 		return fmt.Errorf("replicas: must be >= 0, got %d", r.Replicas)
@@ -294,6 +289,23 @@ func (p *Platform) validate(r *platform.Revision) error {
 	ports := replicaPorts{Main: 1}
 	if _, err := p.resolver.buildLaunch(&r.Template, ports, podContext{ID: "validate"}, p.dataDir, "."); err != nil {
 		return err
+	}
+	return nil
+}
+
+// checkName accepts service and revision names, which become path components of the
+// log dir: 1-max letters, digits, '-', '.', '_', and not "." or "..".
+func checkName(name string, max int) error {
+	if name == "" || len(name) > max {
+		return fmt.Errorf("must be 1-%d characters, got %d", max, len(name))
+	}
+	if name == "." || name == ".." {
+		return fmt.Errorf("must not be %q", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c >= 'A' && c <= 'Z') {
+			return fmt.Errorf("must contain only letters, digits, '-', '.', '_', got %q", name)
+		}
 	}
 	return nil
 }

@@ -331,11 +331,19 @@ func TestApplyRejectsBadRevisionsAndChangesNothing(t *testing.T) {
 			{Name: "v1", Template: helperTemplate(), Replicas: 1}, {Name: "v1", Template: helperTemplate(), Replicas: 1},
 		}, `revisions[1].name: duplicate "v1"`},
 	}
+	cases["dot-dot revision"] = struct {
+		revs []platform.Revision
+		want string
+	}{[]platform.Revision{{Name: "..", Template: helperTemplate(), Replicas: 1}}, `name: must not be ".."`}
 	for name, c := range cases {
 		err := p.Apply(ctx, "svc", c.revs)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to contain %q", name, err, c.want)
 		}
+	}
+	if err := p.Apply(ctx, "../etc", []platform.Revision{{Name: "v1", Template: helperTemplate(), Replicas: 1}}); err == nil ||
+		!strings.Contains(err.Error(), "service name: must contain only") {
+		t.Errorf("service name with a slash: %v", err)
 	}
 	if states, _ := p.Observe(ctx, "svc"); len(states) != 0 {
 		t.Fatalf("a rejected Apply changed state: %+v", states)

@@ -63,7 +63,8 @@ func (p *Platform) newReplicaLocked(rv *revision) *replica {
 	}
 	r := p.replicaFromRecord(rv, replicaRecord{
 		ID: id, Seq: seq, Ports: ports,
-		LogPath: filepath.Join(p.dataDir, "logs", rv.svc, rv.name, id+".log"),
+		// Not <id>.log: the ID repeats the service name, which may be 253 bytes long.
+		LogPath: filepath.Join(p.dataDir, "logs", rv.svc, rv.name, fmt.Sprintf("%s-%d.log", rv.name, seq)),
 	})
 	r.st.Phase = platform.PhaseStarting
 	r.st.Message = "starting process"
