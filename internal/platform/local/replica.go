@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -396,75 +395,6 @@ func (r *replica) setReady(ready bool, msg string) (becameReady bool) {
 	return becameReady
 }
 
-// terminate stops the process like the kubelet: out of the endpoints, drain (DrainDelay
-// plus preStop sleep), SIGTERM to the group, SIGKILL after the grace period. It returns
-// false when the platform detached meanwhile: the replica stays recorded (as terminating
-// when scaled down) and the next Open finishes the job, so Detach never waits out a
-// grace period.
-func (r *replica) terminate(h *process) bool {
-	tpl, _ := r.template()
-	c := &tpl.Spec.Containers[0]
-	r.mu.Lock()
-	r.st.Ready = false
-	r.st.ReadySince = time.Time{}
-	if r.stopping {
-		r.st.Phase = platform.PhaseTerminating
-	}
-	r.mu.Unlock()
-	grace := 30 * time.Second
-	if g := tpl.Spec.TerminationGracePeriodSeconds; g != nil && *g >= 0 {
-		grace = time.Duration(*g) * time.Second
-	}
-	grace = min(grace, r.p.opts.MaxGracePeriod)
-	drain := r.p.opts.DrainDelay
-	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
-		drain += time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
-	}
-	drain = min(drain, grace)
-	start := r.p.clock.Now()
-	if drain > 0 {
-		select {
-		case <-h.done:
-		case <-r.p.base.Done():
-			return false
-		case <-r.p.clock.After(drain):
-		}
-	}
-	if err := signalGroup(h.pid, syscall.SIGTERM); err != nil {
-		r.p.log.Warn("terminate replica", "replica", r.id, "err", err)
-	}
-	select {
-	case <-h.done:
-	case <-r.p.base.Done():
-		return false
-	case <-r.p.clock.After(max(grace-r.p.clock.Now().Sub(start), 0)):
-		r.p.log.Warn("replica ignored SIGTERM for its grace period; killing", "replica", r.id, "grace", grace)
-		_ = signalGroup(h.pid, syscall.SIGKILL)
-		select {
-		case <-h.done:
-		case <-time.After(10 * time.Second):
-			r.p.log.Error("replica process did not die after SIGKILL", "replica", r.id, "pid", h.pid)
-		}
-	}
-	r.reapGroup(h.pid)
-	r.p.log.Info("replica stopped", "replica", r.id, "pid", h.pid)
-	return true
-}
-
-// reapGroup kills whatever is left in the replica's process group once its leader has
-// exited (children it forked), so nothing outlives the replica.
-func (r *replica) reapGroup(pgid int) {
-	for range 40 {
-		members, err := groupMembers(r.p.opts.ProcRoot, pgid)
-		if err != nil || len(members) == 0 {
-			return
-		}
-		_ = signalGroup(pgid, syscall.SIGKILL)
-		time.Sleep(25 * time.Millisecond) // the kernel needs a moment to tear them down
-	}
-	r.p.log.Error("replica process group still has members after SIGKILL", "replica", r.id, "pgid", pgid)
-}
-
 // crashed records an exit that was not asked for and schedules the restart.
 func (r *replica) crashed(reason string, ran time.Duration) {
 	now := r.p.clock.Now()
@@ -501,68 +431,4 @@ func (r *replica) finish() {
 	r.p.usage.mu.Unlock()
 	r.p.saveStateLogged()
 	r.p.notify()
-}
-
-// process is a handle on a running replica process: our child, or one adopted from a
-// previous platform and watched through /proc.
-type process struct {
-	pid        int
-	startTicks uint64
-	startedAt  time.Time
-	done       chan struct{} // closed when the process has exited
-	exitReason string        // valid after done is closed
-	// readyOnAdoption: an adopted process that passed one readiness probe during Open.
-	readyOnAdoption bool
-	stopPoll        chan struct{}
-	once            sync.Once
-}
-
-func (h *process) release() {
-	h.once.Do(func() {
-		if h.stopPoll != nil {
-			close(h.stopPoll)
-		}
-	})
-}
-
-// watchChild reaps a child we started and records how it ended.
-func watchChild(cmd *exec.Cmd, startTicks uint64, startedAt time.Time) *process {
-	h := &process{pid: cmd.Process.Pid, startTicks: startTicks, startedAt: startedAt, done: make(chan struct{})}
-	go func() {
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		switch {
-		case err == nil:
-			h.exitReason = "exit status 0"
-		case errors.As(err, &ee):
-			h.exitReason = ee.String()
-		default:
-			h.exitReason = err.Error()
-		}
-		close(h.done)
-	}()
-	return h
-}
-
-// watchAdopted polls /proc for a process that is not our child (its exit status is
-// unknowable; its parent is init or a subreaper).
-func watchAdopted(procRoot string, pid int, startTicks uint64, startedAt time.Time, every time.Duration) *process {
-	h := &process{pid: pid, startTicks: startTicks, startedAt: startedAt, done: make(chan struct{}), stopPoll: make(chan struct{})}
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			if !processAlive(procRoot, pid, startTicks) {
-				h.exitReason = "exited (adopted process: exit status unknown)"
-				close(h.done)
-				return
-			}
-			select {
-			case <-h.stopPoll:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return h
 }
