@@ -103,7 +103,7 @@ type RevisionState struct {
 	Restarts int `json:"restarts"`
 	// Endpoints of READY replicas ("127.0.0.1:port"), sorted; route traffic only here.
 	Endpoints []string `json:"endpoints"`
-	// Pods details every replica, terminating ones included, sorted by ID.
+	// Pods details every replica, terminating ones included, in creation order.
 	Pods []ReplicaState `json:"pods"`
 }
 
@@ -113,7 +113,7 @@ type Usage struct {
 	CPUCores float64 `json:"cpuCores"`
 	// RSSBytes is resident memory.
 	RSSBytes uint64 `json:"rssBytes"`
-	// Processes counted.
+	// Processes counted; 0 means nothing was measured (no running replica), not zero use.
 	Processes int `json:"processes"`
 }
 

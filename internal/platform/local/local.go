@@ -22,6 +22,8 @@ import (
 // TypeName is what Type returns.
 const TypeName = "local"
 
+var _ platform.Platform = (*Platform)(nil)
+
 // ErrClosed is returned by calls on a platform after Shutdown or Detach.
 var ErrClosed = errors.New("local platform: closed")
 
@@ -411,7 +413,12 @@ func (p *Platform) Observe(ctx context.Context, svc string) ([]platform.Revision
 			}
 		}
 		sort.Strings(st.Endpoints)
-		sort.Slice(st.Pods, func(i, j int) bool { return st.Pods[i].ID < st.Pods[j].ID })
+		// IDs of one revision differ only in the trailing sequence number: shorter first
+		// gives numeric order (…-2 before …-10).
+		sort.Slice(st.Pods, func(i, j int) bool {
+			a, b := st.Pods[i].ID, st.Pods[j].ID
+			return len(a) < len(b) || len(a) == len(b) && a < b
+		})
 		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
