@@ -41,7 +41,7 @@ func (s *Store) PutRollout(ctx context.Context, name string, spec, status any, e
 	if err != nil {
 		return Rollout{}, fmt.Errorf("put rollout %q: spec: %w", name, err)
 	}
-	if specJSON == nil {
+	if specJSON == nil || specJSON == "null" {
 		return Rollout{}, fmt.Errorf("put rollout %q: spec: must not be null", name)
 	}
 	statusJSON, err := toJSON(status)

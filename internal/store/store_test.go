@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +83,9 @@ func TestRolloutVersioningAndOptimisticConcurrency(t *testing.T) {
 	}
 	if _, err := s.PutRollout(ctx, "bad", json.RawMessage(`{"replicas":`), nil, AnyVersion); err == nil {
 		t.Fatal("invalid JSON spec accepted")
+	}
+	if _, err := s.PutRollout(ctx, "bad", (*spec)(nil), nil, AnyVersion); err == nil || !strings.Contains(err.Error(), "spec: must not be null") {
+		t.Fatalf("nil spec: %v", err)
 	}
 	list, err := s.ListRollouts(ctx)
 	if err != nil || len(list) != 2 || list[0].Name != "det" || list[1].Name != "other" || string(list[1].Status) != `{"phase":"Healthy"}` {
