@@ -68,3 +68,35 @@ const blueGreenStrategy = `    blueGreen:
 const rollingStrategy = `    rolling:
       maxSurge: 1
       maxUnavailable: 0`
+
+// shadowCanaryStrategy mirrors all traffic to the canary for 60s under the judge template.
+const shadowCanaryStrategy = `    canary:
+      stableService: s
+      canaryService: c
+      trafficRouting:
+        plugins: {shipsafe/gateway: {}}
+        managedRoutes: [{name: shadow}]
+      abortScaleDownDelaySeconds: 0
+      analysis:
+        templates: [{templateName: judge}]
+      steps:
+      - setCanaryScale: {replicas: 1}
+      - setMirrorRoute: {name: shadow, percentage: 100, match: [{method: {exact: POST}}]}
+      - pause: {duration: 60s}`
+
+// judgeTemplate is the sequential McNemar judge on labelled shadow pairs, checked every second.
+const judgeTemplate = `apiVersion: shipsafe.dev/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: judge
+spec:
+  metrics:
+  - name: judge-accuracy
+    interval: 1s
+    failureCondition: result == 1
+    failureLimit: 0
+    inconclusiveLimit: 100000
+    provider:
+      builtin:
+        metric: judge-accuracy
+`
