@@ -153,6 +153,18 @@ func (cp *ControlPlane) Wake(ctx context.Context, name string) {
 	}
 }
 
+// WakeAll makes every worker reconcile now (the platform saw a replica change).
+func (cp *ControlPlane) WakeAll() {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	for _, w := range cp.workers {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (cp *ControlPlane) startWorkerLocked(ctx context.Context, name string) {
 	wctx, cancel := context.WithCancel(ctx)
 	w := &worker{wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}

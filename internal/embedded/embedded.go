@@ -150,6 +150,17 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	rt.cancel, rt.done = cancel, make(chan struct{})
 	go func() { _ = rt.apiSrv.Serve(ln) }()
 	go func() { defer close(rt.done); _ = rt.Control.Run(runCtx) }()
+	// A replica that dies or turns unready is routed around at once, not a tick later.
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-rt.Platform.Changes():
+				rt.Control.WakeAll()
+			}
+		}
+	}()
 	ok = true
 	return rt, nil
 }
