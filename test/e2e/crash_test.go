@@ -192,8 +192,14 @@ func TestControlPlaneKilledTenTimesDuringCanary(t *testing.T) {
 		s.GapAt.Sub(tr.start).Round(100*time.Millisecond), s.MaxP99.Round(time.Millisecond), s.Slowest)
 	// What the restarted control planes had to repair, from their logs.
 	c.stop()
+	logText := c.log.String()
 	for _, what := range []string{"adopted replica", "recorded replica is gone", "killing unrecorded replica", "reconcile failed", "level=ERROR"} {
-		t.Logf("control plane log: %3d × %q", strings.Count(c.log.String(), what), what)
+		t.Logf("control plane log: %3d × %q", strings.Count(logText, what), what)
+	}
+	for _, line := range strings.Split(logText, "\n") {
+		if strings.Contains(line, "unrecorded") || strings.Contains(line, "recorded replica is gone") || strings.Contains(line, "level=ERROR") {
+			t.Logf("  %s", line)
+		}
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("end state after %d kills differs from the uninterrupted run:\n got %+v\nwant %+v", len(killPoints), got, want)
