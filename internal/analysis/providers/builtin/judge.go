@@ -160,6 +160,13 @@ func verdict(v stats.Verdict, extra map[string]string) analysis.Measurement {
 // judgeErrors: Lindon & Malek's count test on errors (5xx or no answer), canary vs
 // baseline, with each slice's request counts as the traffic shares.
 func judgeErrors(p *Provider, r *request) (analysis.Measurement, error) {
+	return countJudge(p, r, func(s slice) (events, trials uint64) { return s.errors, s.requests }, "Requests")
+}
+
+// countJudge feeds Lindon & Malek's count test, slice by slice, with each arm's events and
+// the trials they fell among (the shares); a slice where either arm had no trials is not
+// evidence. unit names the trials in the verdict's metadata.
+func countJudge(p *Provider, r *request, count func(slice) (events, trials uint64), unit string) (analysis.Measurement, error) {
 	alpha, err := r.alpha()
 	if err != nil {
 		return analysis.Measurement{}, err
@@ -169,18 +176,19 @@ func judgeErrors(p *Provider, r *request) (analysis.Measurement, error) {
 		return analysis.Measurement{}, fmt.Errorf("%s: %w", r.field, err)
 	}
 	canary, base := p.series(r, r.revision), p.series(r, r.baseline)
-	var cr, sr uint64
+	var cn, sn uint64
 	for i := range canary {
-		c, s := canary[i], base[i]
-		if c.requests == 0 || s.requests == 0 {
-			continue // no comparison possible in this slice; its events are not evidence
+		ce, ct := count(canary[i])
+		se, st := count(base[i])
+		if ct == 0 || st == 0 {
+			continue
 		}
-		cr, sr = cr+c.requests, sr+s.requests
-		if err := test.Update([]int64{int64(c.errors), int64(s.errors)}, []float64{float64(c.requests), float64(s.requests)}); err != nil {
+		cn, sn = cn+ct, sn+st
+		if err := test.Update([]int64{int64(ce), int64(se)}, []float64{float64(ct), float64(st)}); err != nil {
 			return analysis.Measurement{}, fmt.Errorf("%s: slice %d: %w", r.field, i, err)
 		}
 	}
-	return verdict(test.Verdict(), map[string]string{"canaryRequests": u(cr), "baselineRequests": u(sr)}), nil
+	return verdict(test.Verdict(), map[string]string{"canary" + unit: u(cn), "baseline" + unit: u(sn)}), nil
 }
 
 // judgeLatency: slow-request counts. A request is slow when it lands above the histogram
