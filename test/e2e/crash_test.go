@@ -73,7 +73,7 @@ func oldDraining(c *cluster, v controlplaneView, canary string) bool {
 			return false
 		}
 	}
-	return len(c.replicaPIDs("")) > len(c.replicaPIDs(canary))
+	return len(c.servicePIDs(v.Name, "")) > len(c.servicePIDs(v.Name, canary))
 }
 
 var killPoints = []killPoint{
@@ -102,34 +102,46 @@ func TestControlPlaneKilledTenTimesDuringCanary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	const name = "crashy"
+	// The canary the kills are timed on, and a blue-green rollout switched at the same
+	// time, so kills also land in its preview, switch and scale-down.
+	const name, bg = "crashy", "crashbg"
 	c.apply(crashAnalysis)
 	v1 := detectorRollout(name, 3, "v1", "", crashCanary)
+	bg1 := detectorRollout(bg, 2, "v1", "", blueGreenStrategy)
 	c.apply(v1)
+	c.apply(bg1)
 	c.waitFor(ctx, name, "healthy on v1", stableIs(hashOf(t, v1)))
+	c.waitFor(ctx, bg, "healthy on v1", stableIs(hashOf(t, bg1)))
 	dp, err := dataplane.ReadState(c.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	tr := startTraffic(ctx, t, c.gateway, name, 150)
+	tr := startTraffic(ctx, t, c.gateway, name, 120)
+	trBG := startTraffic(ctx, t, c.gateway, bg, 60)
 	time.Sleep(2 * time.Second)
 
 	// The uninterrupted run.
 	ref := detectorRollout(name, 3, "v1", "--max-batch 512", crashCanary)
+	refBG := detectorRollout(bg, 2, "v1", "--max-batch 512", blueGreenStrategy)
 	refHash := hashOf(t, ref)
 	began := time.Now()
 	t.Logf("uninterrupted canary starts [traffic %.1fs]", began.Sub(tr.start).Seconds())
 	c.apply(ref)
+	c.apply(refBG)
 	want := c.settledEndState(ctx, name, refHash, 3)
 	t.Logf("uninterrupted canary to %s settled in %v: %+v", refHash, time.Since(began).Round(100*time.Millisecond), want)
+	wantBG := c.settledEndState(ctx, bg, hashOf(t, refBG), 2)
+	t.Logf("uninterrupted blue-green: %+v", wantBG)
 
 	// The same canary, killed ten times.
 	next := detectorRollout(name, 3, "v1", "--max-batch 256", crashCanary)
+	nextBG := detectorRollout(bg, 2, "v1", "--max-batch 256", blueGreenStrategy)
 	nextHash := hashOf(t, next)
 	began = time.Now()
 	t.Logf("killed canary starts [traffic %.1fs]", began.Sub(tr.start).Seconds())
 	c.apply(next)
+	c.apply(nextBG)
 	lastStep := int32(-1)
 	for i, kp := range killPoints {
 		if kp.step >= 0 {
@@ -159,11 +171,15 @@ func TestControlPlaneKilledTenTimesDuringCanary(t *testing.T) {
 			step = stepOf(at)
 		}
 		killedAt := time.Now()
+		bgAt := "?"
+		if v, err := c.view(bg); err == nil {
+			bgAt = fmt.Sprintf("%s %s", v.Status.Phase, weightsOf(v, hashOf(t, nextBG)))
+		}
 		c.kill9()
 		time.Sleep(kp.down)
 		c.start()
-		t.Logf("kill %2d at %5.1fs [traffic %5.1fs] (%s): step %d, weights %s; restarted after %v down", i+1,
-			time.Since(began).Seconds(), killedAt.Sub(tr.start).Seconds(), kp.what, step, weightsOf(at, nextHash), kp.down)
+		t.Logf("kill %2d at %5.1fs [traffic %5.1fs] (%s): step %d, weights %s; blue-green %s; restarted after %v down", i+1,
+			time.Since(began).Seconds(), killedAt.Sub(tr.start).Seconds(), kp.what, step, weightsOf(at, nextHash), bgAt, kp.down)
 
 		// Resumed: the restarted control plane serves the stored status, which never goes
 		// back, and it adopted the running data plane instead of starting another.
@@ -185,8 +201,20 @@ func TestControlPlaneKilledTenTimesDuringCanary(t *testing.T) {
 	}
 	got := c.settledEndState(ctx, name, nextHash, 3)
 	t.Logf("canary to %s killed %d times settled in %v: %+v", nextHash, len(killPoints), time.Since(began).Round(100*time.Millisecond), got)
+	gotBG := c.settledEndState(ctx, bg, hashOf(t, nextBG), 2)
+	t.Logf("blue-green through the same kills: %+v", gotBG)
 
-	s := tr.stop()
+	s, sBG := tr.stop(), trBG.stop()
+	t.Logf("blue-green traffic: %d requests, %d errors; longest gap between answers %v; slowest %v", sBG.Requests, sBG.Errors, sBG.MaxGap.Round(time.Millisecond), sBG.Slowest)
+	if !reflect.DeepEqual(gotBG, wantBG) {
+		t.Errorf("blue-green end state after %d kills differs from the uninterrupted run:\n got %+v\nwant %+v", len(killPoints), gotBG, wantBG)
+	}
+	if sBG.MaxGap > 5*time.Second {
+		t.Errorf("blue-green traffic stopped: %v without a successful answer", sBG.MaxGap)
+	}
+	if sBG.Errors != 0 {
+		t.Errorf("%d of %d blue-green client requests failed while the control plane was killed", sBG.Errors, sBG.Requests)
+	}
 	t.Logf("traffic: %d requests, %d errors over %v (by version %v); longest gap between answers %v ending at %v; worst p99 %v; slowest %v",
 		s.Requests, s.Errors, s.Elapsed.Round(time.Second), s.ByVersion, s.MaxGap.Round(time.Millisecond),
 		s.GapAt.Sub(tr.start).Round(100*time.Millisecond), s.MaxP99.Round(time.Millisecond), s.Slowest)
@@ -244,8 +272,8 @@ func (c *cluster) settledEndState(ctx context.Context, name, hash string, replic
 				return false
 			}
 		}
-		live, recorded := c.liveReplicaProcs(), c.replicaPIDs(hash)
-		if len(live) != replicas || len(c.replicaPIDs("")) != replicas {
+		live, recorded := c.liveReplicaProcsOf(name), c.servicePIDs(name, hash)
+		if len(live) != replicas || len(c.servicePIDs(name, "")) != replicas {
 			return false
 		}
 		slices.Sort(live)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,11 +15,45 @@ import (
 // the platform's state file does not list.
 const platformMarker = "SHIPSAFE_LOCAL_DIR"
 
+// replicaMarker carries the replica's ID (local.EnvReplica).
+const replicaMarker = "SHIPSAFE_REPLICA"
+
+// servicePIDs lists the pids the platform's state file records for one service's
+// revision ("" for every revision of the service).
+func (c *cluster) servicePIDs(svc, revision string) []int {
+	var st struct {
+		Services map[string]map[string]struct {
+			Replicas []struct{ PID int }
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, "platform", "state.json"))
+	if err != nil || json.Unmarshal(b, &st) != nil {
+		return nil
+	}
+	var pids []int
+	for name, r := range st.Services[svc] {
+		if revision != "" && name != revision {
+			continue
+		}
+		for _, rep := range r.Replicas {
+			if rep.PID > 0 {
+				pids = append(pids, rep.PID)
+			}
+		}
+	}
+	return pids
+}
+
 // liveReplicaProcs scans /proc for live (not zombie) processes that carry this cluster's
 // replica marker, whether or not the platform recorded them: the ground truth for "no
 // duplicate or stray replicas".
-func (c *cluster) liveReplicaProcs() []int {
+func (c *cluster) liveReplicaProcs() []int { return c.liveReplicaProcsOf("") }
+
+// liveReplicaProcsOf is liveReplicaProcs for the replicas of one service (rollout): the
+// platform names each replica "<service>-<revision>-<n>" in its environment.
+func (c *cluster) liveReplicaProcsOf(svc string) []int {
 	want := platformMarker + "=" + filepath.Join(c.dir, "platform")
+	replicaOf := []byte(replicaMarker + "=" + svc + "-")
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		c.t.Fatalf("read /proc: %v", err)
@@ -33,14 +68,12 @@ func (c *cluster) liveReplicaProcs() []int {
 		if err != nil || !bytes.Contains(env, []byte(want)) {
 			continue
 		}
-		found := false
+		found, ofSvc := false, svc == ""
 		for _, kv := range bytes.Split(env, []byte{0}) {
-			if string(kv) == want {
-				found = true
-				break
-			}
+			found = found || string(kv) == want
+			ofSvc = ofSvc || bytes.HasPrefix(kv, replicaOf)
 		}
-		if found && !zombie(pid) {
+		if found && ofSvc && !zombie(pid) {
 			pids = append(pids, pid)
 		}
 	}
