@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -69,17 +70,36 @@ func renderStatus(v controlplane.RolloutView) string {
 		}
 		b.WriteString("\n")
 	}
+	for _, m := range v.Traffic.Mirrors {
+		fmt.Fprintf(&b, "  shadow %s: %d%% of requests copied to %s (answers never returned)\n", m.Name, m.Percentage, m.Revision)
+	}
+	for _, h := range v.Traffic.HeaderRoutes {
+		fmt.Fprintf(&b, "  header route %s → %s\n", h.Name, h.Revision)
+	}
 	for _, a := range v.Analysis {
-		state := "running"
-		if a.Done {
-			state = "done"
+		fmt.Fprintf(&b, "  analysis %s (%s): %s", a.Name, a.Kind, orDash(a.Phase))
+		names := make([]string, 0, len(a.Latest))
+		for m := range a.Latest {
+			names = append(names, m)
 		}
-		fmt.Fprintf(&b, "  analysis %s (%s, %s)\n", a.Name, a.Kind, state)
+		sort.Strings(names)
+		for _, m := range names {
+			fmt.Fprintf(&b, "  %s=%s", m, shorten(a.Latest[m]))
+		}
+		b.WriteString("\n")
 	}
 	if v.RollbackCause != "" {
 		fmt.Fprintf(&b, "  rolled back: %s\n", v.RollbackCause)
 	}
 	return b.String()
+}
+
+// shorten trims long measured values (vectors, JSON) for one status line.
+func shorten(v string) string {
+	if len(v) > 12 {
+		return v[:11] + "…"
+	}
+	return v
 }
 
 func bar(pct, width int) string {

@@ -58,6 +58,7 @@ func (cp *ControlPlane) driveAnalysis(ctx context.Context, l *loaded, now time.T
 		if run.Status.Phase.Completed() {
 			ref.Done = true
 		}
+		ref.Phase, ref.Latest = string(run.Status.Phase), latestText(run)
 		states = append(states, rollout.AnalysisState{
 			Name:    ref.Name,
 			Phase:   rollout.AnalysisPhase(run.Status.Phase),
@@ -283,6 +284,17 @@ func latestValues(run *v1alpha1.AnalysisRun) map[string]any {
 			continue
 		}
 		out[mr.Name] = v
+	}
+	return out
+}
+
+// latestText is each metric's latest measured value as text.
+func latestText(run *v1alpha1.AnalysisRun) map[string]string {
+	out := map[string]string{}
+	for _, mr := range run.Status.MetricResults {
+		if n := len(mr.Measurements); n > 0 {
+			out[mr.Name] = mr.Measurements[n-1].Value
+		}
 	}
 	return out
 }

@@ -89,6 +89,7 @@ type RolloutView struct {
 	Analysis        []runRef               `json:"analysis,omitempty"`
 	PendingCommands []rollout.Command      `json:"pendingCommands,omitempty"`
 	RollbackCause   string                 `json:"rollbackCause,omitempty"`
+	Traffic         rollout.Traffic        `json:"traffic"`
 	Spec            json.RawMessage        `json:"spec"`
 }
 
@@ -98,7 +99,7 @@ func (cp *ControlPlane) view(row store.Rollout) (RolloutView, error) {
 		return RolloutView{}, err
 	}
 	v := RolloutView{Name: row.Name, Generation: row.Generation, Strategy: strategyOf(l), Status: l.rec.Status,
-		Revisions: l.rec.Revisions, Analysis: l.rec.Runs, PendingCommands: l.rec.Commands, RollbackCause: l.rec.RollbackCause, Spec: row.Spec}
+		Revisions: l.rec.Revisions, Analysis: l.rec.Runs, PendingCommands: l.rec.Commands, RollbackCause: l.rec.RollbackCause, Traffic: l.rec.Traffic, Spec: row.Spec}
 	if c := l.rollout.Spec.Strategy.Canary; c != nil {
 		v.Steps = len(c.Steps)
 	}

@@ -51,6 +51,10 @@ type runRef struct {
 	Revision string               `json:"revision"`
 	Stable   string               `json:"stable"`
 	Done     bool                 `json:"done,omitempty"`
+	// Phase and Latest are the run's last known phase and each metric's latest value, for
+	// `status`.
+	Phase  string            `json:"phase,omitempty"`
+	Latest map[string]string `json:"latest,omitempty"`
 }
 
 // revisionView is one revision's replicas as last observed.
