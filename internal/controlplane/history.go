@@ -42,9 +42,9 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 				h.Detail = mustJSON(map[string]string{"cause": cause, "message": st.AbortMessage})
 				events = append(events, rollout.Event{Type: rollout.EventWarning, Reason: "RolledBack",
 					Message: fmt.Sprintf("revision %s (%s) rolled back after serving %d requests: %s", rec.HistoryRevision, modelOf(rec.Templates[rec.HistoryRevision]), served.requests, cause)})
-				if _, err := cp.opts.Store.Audit(ctx, store.AuditEntry{Actor: "controller", Action: "rollback", Target: "rollout/" + l.row.Name, Revision: rec.HistoryRevision, ModelDigest: modelOf(rec.Templates[rec.HistoryRevision]), Detail: h.Detail}); err != nil {
-					cp.log.Warn("audit rollback", "err", err)
-				}
+				// Audited once the pass's status is stored (flushAudits), so a lost write
+				// does not audit the same rollback twice.
+				l.audits = append(l.audits, store.AuditEntry{Actor: "controller", Action: "rollback", Target: "rollout/" + l.row.Name, Revision: rec.HistoryRevision, ModelDigest: modelOf(rec.Templates[rec.HistoryRevision]), Detail: h.Detail})
 			}
 			if _, err := cp.opts.Store.RecordHistory(ctx, h); err != nil {
 				cp.log.Warn("record history", "err", err)
@@ -131,4 +131,14 @@ func strategyOf(l *loaded) string {
 		return "blueGreen"
 	}
 	return "rolling"
+}
+
+// flushAudits writes the audit entries a pass decided, after its status was stored.
+func (cp *ControlPlane) flushAudits(ctx context.Context, l *loaded) {
+	for _, a := range l.audits {
+		if _, err := cp.opts.Store.Audit(ctx, a); err != nil {
+			cp.log.Warn("audit", "rollout", l.row.Name, "action", a.Action, "err", err)
+		}
+	}
+	l.audits = nil
 }

@@ -98,29 +98,31 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Durati
 	l.rec.Revisions = revisionViews(l, res.Plan, states)
 	l.rec.Runs = pruneRuns(l.rec.Runs, res.Status)
 	events = append(events, cp.trackHistory(ctx, l, prev, res.Status, now)...)
+	// Status and this pass's events are stored in one transaction: a pass whose write is
+	// lost (a crash, a concurrent command) leaves no events behind, and the next pass,
+	// deciding again from the stored status, records them once.
+	evs := make([]store.Event, 0, len(events))
+	for _, e := range events {
+		evs = append(evs, store.Event{Rollout: name, Time: now, Type: string(e.Type), Reason: e.Reason, Message: e.Message, Revision: res.Status.CurrentPodHash})
+	}
 	if res.Plan.SetTemplate != "" {
 		if tpl, ok := l.rec.Templates[res.Plan.SetTemplate]; ok {
 			l.rollout.Spec.Template = tpl
-			row2, err := cp.opts.Store.PutRollout(ctx, name, l.rollout, l.rec, row.ResourceVersion)
-			if err != nil {
+			if _, err := cp.opts.Store.PutRollout(ctx, name, l.rollout, l.rec, row.ResourceVersion); err != nil {
 				return 0, false, fmt.Errorf("undo: rewrite spec.template: %w", err)
 			}
-			row = row2
+			if _, err := cp.opts.Store.AppendEvents(ctx, evs); err != nil {
+				cp.log.Warn("store events", "rollout", name, "err", err)
+			}
 		}
-	} else if _, err := cp.opts.Store.UpdateStatus(ctx, name, l.rec, row.ResourceVersion); err != nil {
+	} else if _, err := cp.opts.Store.UpdateStatus(ctx, name, l.rec, row.ResourceVersion, evs...); err != nil {
 		// A concurrent apply or command: the next pass starts from what is stored.
 		return cp.opts.Tick / 5, false, fmt.Errorf("persist status of %s: %w", name, err)
 	}
-	if len(events) > 0 {
-		evs := make([]store.Event, 0, len(events))
-		for _, e := range events {
-			evs = append(evs, store.Event{Rollout: name, Time: now, Type: string(e.Type), Reason: e.Reason, Message: e.Message, Revision: res.Status.CurrentPodHash})
-			cp.log.Info("event", "rollout", name, "type", e.Type, "reason", e.Reason, "message", e.Message)
-		}
-		if _, err := cp.opts.Store.AppendEvents(ctx, evs); err != nil {
-			cp.log.Warn("store events", "rollout", name, "err", err)
-		}
+	for _, e := range events {
+		cp.log.Info("event", "rollout", name, "type", e.Type, "reason", e.Reason, "message", e.Message)
 	}
+	cp.flushAudits(ctx, l)
 	next := res.Plan.RequeueAfter
 	if !runAt.IsZero() {
 		if d := runAt.Sub(now); next <= 0 || d < next {

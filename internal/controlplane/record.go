@@ -70,11 +70,12 @@ type revisionView struct {
 	Model     string `json:"model,omitempty"`
 }
 
-// loaded is a stored rollout decoded.
+// loaded is a stored rollout decoded, with what a pass decided to audit.
 type loaded struct {
 	row     store.Rollout
 	rollout *v1alpha1.Rollout
 	rec     record
+	audits  []store.AuditEntry
 }
 
 func decodeRow(row store.Rollout) (*loaded, error) {
