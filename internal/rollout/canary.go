@@ -1,6 +1,9 @@
 package rollout
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // stepState is what the steps before an index have set up: the last setWeight, the last
 // setCanaryScale and the header / mirror routes in force.
@@ -16,18 +19,21 @@ type stepState struct {
 func replay(steps []CanaryStep, upto int) stepState {
 	var s stepState
 	for _, st := range steps[:min(upto, len(steps))] {
-		switch {
-		case st.SetWeight != nil:
+		// setCanaryScale, setHeaderRoute and setMirrorRoute may share one step (as in Argo).
+		if st.SetWeight != nil {
 			s.weight = *st.SetWeight
-		case st.SetCanaryScale != nil:
+		}
+		if st.SetCanaryScale != nil {
 			s.scale = st.SetCanaryScale
 			if st.SetCanaryScale.MatchTrafficWeight {
 				s.scale = nil
 			}
-		case st.SetHeaderRoute != nil:
+		}
+		if st.SetHeaderRoute != nil {
 			s.headers = upsertRoute(s.headers, *st.SetHeaderRoute, st.SetHeaderRoute.Name, len(st.SetHeaderRoute.Match) == 0,
 				func(h HeaderRoute) string { return h.Name })
-		case st.SetMirrorRoute != nil:
+		}
+		if st.SetMirrorRoute != nil {
 			s.mirrors = upsertRoute(s.mirrors, *st.SetMirrorRoute, st.SetMirrorRoute.Name, len(st.SetMirrorRoute.Match) == 0,
 				func(m MirrorRoute) string { return m.Name })
 		}
@@ -343,12 +349,18 @@ func describeStep(s CanaryStep) string {
 		return "pause until promoted"
 	case s.Analysis != nil:
 		return "analysis"
-	case s.SetCanaryScale != nil:
-		return "setCanaryScale"
-	case s.SetHeaderRoute != nil:
-		return "setHeaderRoute " + s.SetHeaderRoute.Name
-	case s.SetMirrorRoute != nil:
-		return "setMirrorRoute " + s.SetMirrorRoute.Name
+	case s.SetCanaryScale != nil || s.SetHeaderRoute != nil || s.SetMirrorRoute != nil:
+		var parts []string
+		if s.SetCanaryScale != nil {
+			parts = append(parts, "setCanaryScale")
+		}
+		if s.SetHeaderRoute != nil {
+			parts = append(parts, "setHeaderRoute "+s.SetHeaderRoute.Name)
+		}
+		if s.SetMirrorRoute != nil {
+			parts = append(parts, "setMirrorRoute "+s.SetMirrorRoute.Name)
+		}
+		return strings.Join(parts, " + ")
 	case s.Experiment:
 		return "experiment"
 	}

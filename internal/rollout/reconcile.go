@@ -127,16 +127,17 @@ func checkSpec(s Spec) error {
 }
 
 func checkStep(i int, st CanaryStep) error {
-	n := 0
-	for _, set := range []bool{st.SetWeight != nil, st.Pause != nil, st.Analysis != nil, st.SetCanaryScale != nil,
-		st.SetHeaderRoute != nil, st.SetMirrorRoute != nil, st.Experiment} {
+	// As in Argo, setCanaryScale, setHeaderRoute and setMirrorRoute may share a step; every
+	// other step type stands alone.
+	n, routing := 0, st.SetCanaryScale != nil || st.SetHeaderRoute != nil || st.SetMirrorRoute != nil
+	for _, set := range []bool{st.SetWeight != nil, st.Pause != nil, st.Analysis != nil, routing, st.Experiment} {
 		if set {
 			n++
 		}
 	}
 	path := fmt.Sprintf("spec.strategy.canary.steps[%d]", i)
 	if n != 1 {
-		return fmt.Errorf("%s: exactly one step type must be set, got %d", path, n)
+		return fmt.Errorf("%s: exactly one step type must be set (setCanaryScale, setHeaderRoute and setMirrorRoute may combine), got %d", path, n)
 	}
 	if w := st.SetWeight; w != nil && (*w < 0 || *w > 100) {
 		return fmt.Errorf("%s.setWeight: must be between 0 and 100, got %d", path, *w)

@@ -102,39 +102,44 @@ func canary(c *v1alpha1.CanaryStrategy) (*rollout.CanaryStrategy, error) {
 			step.Pause = p
 		case st.Analysis != nil:
 			step.Analysis = analysisSpec(st.Analysis)
-		case st.SetCanaryScale != nil:
-			step.SetCanaryScale = &rollout.SetCanaryScale{Weight: st.SetCanaryScale.Weight, Replicas: st.SetCanaryScale.Replicas, MatchTrafficWeight: st.SetCanaryScale.MatchTrafficWeight}
-		case st.SetHeaderRoute != nil:
-			hr := &rollout.HeaderRoute{Name: st.SetHeaderRoute.Name}
-			for _, m := range st.SetHeaderRoute.Match {
-				hm := rollout.HeaderMatch{HeaderName: m.HeaderName}
-				if m.HeaderValue != nil {
-					hm.HeaderValue = stringMatch(*m.HeaderValue)
-				}
-				hr.Match = append(hr.Match, hm)
+		case st.SetCanaryScale != nil || st.SetHeaderRoute != nil || st.SetMirrorRoute != nil:
+			// These three may share a step, as in Argo.
+			if st.SetCanaryScale != nil {
+				step.SetCanaryScale = &rollout.SetCanaryScale{Weight: st.SetCanaryScale.Weight, Replicas: st.SetCanaryScale.Replicas, MatchTrafficWeight: st.SetCanaryScale.MatchTrafficWeight}
 			}
-			step.SetHeaderRoute = hr
-		case st.SetMirrorRoute != nil:
-			mr := &rollout.MirrorRoute{Name: st.SetMirrorRoute.Name, Percentage: deref(st.SetMirrorRoute.Percentage, 100)} // Argo: defaults to 100
-			for _, m := range st.SetMirrorRoute.Match {
-				rm := rollout.RouteMatch{}
-				if m.Method != nil {
-					v := stringMatch(*m.Method)
-					rm.Method = &v
-				}
-				if m.Path != nil {
-					v := stringMatch(*m.Path)
-					rm.Path = &v
-				}
-				if len(m.Headers) > 0 {
-					rm.Headers = map[string]rollout.StringMatch{}
-					for k, v := range m.Headers {
-						rm.Headers[k] = stringMatch(v)
+			if st.SetHeaderRoute != nil {
+				hr := &rollout.HeaderRoute{Name: st.SetHeaderRoute.Name}
+				for _, m := range st.SetHeaderRoute.Match {
+					hm := rollout.HeaderMatch{HeaderName: m.HeaderName}
+					if m.HeaderValue != nil {
+						hm.HeaderValue = stringMatch(*m.HeaderValue)
 					}
+					hr.Match = append(hr.Match, hm)
 				}
-				mr.Match = append(mr.Match, rm)
+				step.SetHeaderRoute = hr
 			}
-			step.SetMirrorRoute = mr
+			if st.SetMirrorRoute != nil {
+				mr := &rollout.MirrorRoute{Name: st.SetMirrorRoute.Name, Percentage: deref(st.SetMirrorRoute.Percentage, 100)} // Argo: defaults to 100
+				for _, m := range st.SetMirrorRoute.Match {
+					rm := rollout.RouteMatch{}
+					if m.Method != nil {
+						v := stringMatch(*m.Method)
+						rm.Method = &v
+					}
+					if m.Path != nil {
+						v := stringMatch(*m.Path)
+						rm.Path = &v
+					}
+					if len(m.Headers) > 0 {
+						rm.Headers = map[string]rollout.StringMatch{}
+						for k, v := range m.Headers {
+							rm.Headers[k] = stringMatch(v)
+						}
+					}
+					mr.Match = append(mr.Match, rm)
+				}
+				step.SetMirrorRoute = mr
+			}
 		case st.Experiment != nil, st.Plugin != nil:
 			step.Experiment = true
 		}
