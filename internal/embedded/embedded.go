@@ -236,11 +236,13 @@ func ReadAPIAddr(dataDir string) (string, error) {
 type snapshotSource struct{ c *dataplane.Client }
 
 func (s *snapshotSource) Snapshot(service, revision string, since time.Time) gateway.RevisionSnapshot {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	snap, err := s.c.Snapshot(ctx, service, revision, since)
-	if err != nil {
-		return gateway.RevisionSnapshot{Service: service, Revision: revision}
+	for attempt := 0; attempt < 2; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		snap, err := s.c.Snapshot(ctx, service, revision, since)
+		cancel()
+		if err == nil {
+			return snap
+		}
 	}
-	return snap
+	return gateway.RevisionSnapshot{Service: service, Revision: revision}
 }

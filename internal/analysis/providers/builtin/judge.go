@@ -40,23 +40,34 @@ func sliceOf(s gateway.RevisionSnapshot) slice {
 	}
 }
 
-// minus is a − b for cumulative slices (a starts earlier, so it holds b).
+// minus is a − b for cumulative slices (a starts earlier, so it holds b). Each count
+// saturates at zero: if a snapshot could not be read (the source then returns an empty
+// one), the slice shows no events rather than a wrapped-around count, so a failed read can
+// only weaken the evidence, never invent it.
 func (a slice) minus(b slice) slice {
-	out := slice{requests: a.requests - b.requests, errors: a.errors - b.errors,
-		labelled: a.labelled - b.labelled, wrong: a.wrong - b.wrong, latency: make([]uint64, len(a.latency))}
+	out := slice{requests: sub(a.requests, b.requests), errors: sub(a.errors, b.errors),
+		labelled: sub(a.labelled, b.labelled), wrong: sub(a.wrong, b.wrong), latency: make([]uint64, len(a.latency))}
 	for i := range a.latency {
 		if i < len(b.latency) {
-			out.latency[i] = a.latency[i] - b.latency[i]
+			out.latency[i] = sub(a.latency[i], b.latency[i])
 		}
 	}
 	am, bm := a.mirror, b.mirror
 	out.mirror = gateway.MirrorStats{
-		Compared: am.Compared - bm.Compared, Agreed: am.Agreed - bm.Agreed, Disagreed: am.Disagreed - bm.Disagreed,
-		ServedRightMirrorWrong: am.ServedRightMirrorWrong - bm.ServedRightMirrorWrong,
-		ServedWrongMirrorRight: am.ServedWrongMirrorRight - bm.ServedWrongMirrorRight,
-		BothRight:              am.BothRight - bm.BothRight, BothWrong: am.BothWrong - bm.BothWrong,
+		Compared: sub(am.Compared, bm.Compared), Agreed: sub(am.Agreed, bm.Agreed), Disagreed: sub(am.Disagreed, bm.Disagreed),
+		ServedRightMirrorWrong: sub(am.ServedRightMirrorWrong, bm.ServedRightMirrorWrong),
+		ServedWrongMirrorRight: sub(am.ServedWrongMirrorRight, bm.ServedWrongMirrorRight),
+		BothRight:              sub(am.BothRight, bm.BothRight), BothWrong: sub(am.BothWrong, bm.BothWrong),
 	}
 	return out
+}
+
+// sub is a − b, or 0 when b > a.
+func sub(a, b uint64) uint64 {
+	if b > a {
+		return 0
+	}
+	return a - b
 }
 
 func (s slice) answered() uint64 {
