@@ -37,22 +37,26 @@ func (cp *ControlPlane) Apply(ctx context.Context, actor string, manifest []byte
 	}
 	var res server.ApplyResult
 	slices.SortStableFunc(objs, func(a, b v1alpha1.Object) int { return boolInt(a.Rollout != nil) - boolInt(b.Rollout != nil) })
+	puts := make([]store.RolloutPut, 0, len(objs))
 	for _, o := range objs {
-		var key string
-		var spec any
+		put := store.RolloutPut{ExpectedVersion: store.AnyVersion}
 		switch {
 		case o.AnalysisTemplate != nil:
-			key, spec = templatePrefix+o.Name(), o.AnalysisTemplate
+			put.Name, put.Spec = templatePrefix+o.Name(), o.AnalysisTemplate
 		case o.ClusterAnalysisTemplate != nil:
-			key, spec = clusterTemplatePrefix+o.Name(), o.ClusterAnalysisTemplate
+			put.Name, put.Spec = clusterTemplatePrefix+o.Name(), o.ClusterAnalysisTemplate
 		case o.Rollout != nil:
-			key, spec = o.Name(), o.Rollout
+			put.Name, put.Spec = o.Name(), o.Rollout
 		default:
 			return res, &server.BadRequestError{Msg: fmt.Sprintf("%s %q: only Rollout, Deployment, AnalysisTemplate and ClusterAnalysisTemplate can be applied", o.Kind, o.Name())}
 		}
-		if _, err := cp.opts.Store.PutRollout(ctx, key, spec, nil, store.AnyVersion); err != nil {
-			return res, fmt.Errorf("store %s: %w", key, err)
-		}
+		puts = append(puts, put)
+	}
+	// One transaction: every object is stored or none.
+	if _, err := cp.opts.Store.PutRollouts(ctx, puts...); err != nil {
+		return res, fmt.Errorf("store applied objects: %w", err)
+	}
+	for _, o := range objs {
 		res.Applied = append(res.Applied, o.Kind+"/"+o.Name())
 		var digest string
 		if o.Rollout != nil {

@@ -34,57 +34,92 @@ type Rollout struct {
 // unconditionally. spec and status may be json.RawMessage, []byte or any value
 // encoding/json can marshal. Generation increases only when the spec changes.
 func (s *Store) PutRollout(ctx context.Context, name string, spec, status any, expectedVersion int64) (Rollout, error) {
-	if name == "" {
-		return Rollout{}, fmt.Errorf("put rollout: name: must not be empty")
-	}
-	specJSON, err := toJSON(spec)
+	out, err := s.PutRollouts(ctx, RolloutPut{Name: name, Spec: spec, Status: status, ExpectedVersion: expectedVersion})
 	if err != nil {
-		return Rollout{}, fmt.Errorf("put rollout %q: spec: %w", name, err)
+		return Rollout{}, err
 	}
-	if specJSON == nil || specJSON == "null" {
-		return Rollout{}, fmt.Errorf("put rollout %q: spec: must not be null", name)
-	}
-	statusJSON, err := toJSON(status)
-	if err != nil {
-		return Rollout{}, fmt.Errorf("put rollout %q: status: %w", name, err)
-	}
-	var out Rollout
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		cur, err := getRollout(ctx, tx, name)
-		exists := err == nil
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
+	return out[0], nil
+}
+
+// RolloutPut is one write of PutRollouts, with PutRollout's arguments.
+type RolloutPut struct {
+	Name            string
+	Spec, Status    any
+	ExpectedVersion int64
+}
+
+// PutRollouts applies several PutRollout writes in one transaction: all are stored or none
+// (a multi-document apply is never half-applied).
+func (s *Store) PutRollouts(ctx context.Context, puts ...RolloutPut) ([]Rollout, error) {
+	type encoded struct{ spec, status any }
+	enc := make([]encoded, len(puts))
+	for i, p := range puts {
+		if p.Name == "" {
+			return nil, fmt.Errorf("put rollout: name: must not be empty")
 		}
-		switch {
-		case expectedVersion == 0 && exists:
-			return fmt.Errorf("create rollout %q: %w: it already exists (resourceVersion %d)", name, ErrConflict, cur.ResourceVersion)
-		case expectedVersion > 0 && !exists:
-			return fmt.Errorf("update rollout %q: %w", name, ErrNotFound)
-		case expectedVersion > 0 && cur.ResourceVersion != expectedVersion:
-			return fmt.Errorf("update rollout %q: %w: resourceVersion is %d, expected %d", name, ErrConflict, cur.ResourceVersion, expectedVersion)
+		specJSON, err := toJSON(p.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("put rollout %q: spec: %w", p.Name, err)
 		}
-		now := s.now().UnixNano()
-		if !exists {
-			_, err := tx.ExecContext(ctx, `INSERT INTO rollouts (name, spec, status, generation, resource_version, created_at, updated_at)
-VALUES (?, ?, ?, 1, 1, ?, ?)`, name, specJSON, statusJSON, now, now)
+		if specJSON == nil || specJSON == "null" {
+			return nil, fmt.Errorf("put rollout %q: spec: must not be null", p.Name)
+		}
+		statusJSON, err := toJSON(p.Status)
+		if err != nil {
+			return nil, fmt.Errorf("put rollout %q: status: %w", p.Name, err)
+		}
+		enc[i] = encoded{specJSON, statusJSON}
+	}
+	out := make([]Rollout, len(puts))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i, p := range puts {
+			r, err := s.putRolloutTx(ctx, tx, p.Name, enc[i].spec, enc[i].status, p.ExpectedVersion)
 			if err != nil {
-				return fmt.Errorf("insert rollout %q: %w", name, err)
+				return err
 			}
-		} else {
-			gen := cur.Generation
-			if string(cur.Spec) != specJSON.(string) {
-				gen++
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE rollouts SET spec = ?, status = COALESCE(?, status), generation = ?,
-resource_version = resource_version + 1, updated_at = ? WHERE name = ?`, specJSON, statusJSON, gen, now, name)
-			if err != nil {
-				return fmt.Errorf("update rollout %q: %w", name, err)
-			}
+			out[i] = r
 		}
-		out, err = getRollout(ctx, tx, name)
-		return err
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) putRolloutTx(ctx context.Context, tx *sql.Tx, name string, specJSON, statusJSON any, expectedVersion int64) (Rollout, error) {
+	cur, err := getRollout(ctx, tx, name)
+	exists := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Rollout{}, err
+	}
+	switch {
+	case expectedVersion == 0 && exists:
+		return Rollout{}, fmt.Errorf("create rollout %q: %w: it already exists (resourceVersion %d)", name, ErrConflict, cur.ResourceVersion)
+	case expectedVersion > 0 && !exists:
+		return Rollout{}, fmt.Errorf("update rollout %q: %w", name, ErrNotFound)
+	case expectedVersion > 0 && cur.ResourceVersion != expectedVersion:
+		return Rollout{}, fmt.Errorf("update rollout %q: %w: resourceVersion is %d, expected %d", name, ErrConflict, cur.ResourceVersion, expectedVersion)
+	}
+	now := s.now().UnixNano()
+	if !exists {
+		_, err := tx.ExecContext(ctx, `INSERT INTO rollouts (name, spec, status, generation, resource_version, created_at, updated_at)
+VALUES (?, ?, ?, 1, 1, ?, ?)`, name, specJSON, statusJSON, now, now)
+		if err != nil {
+			return Rollout{}, fmt.Errorf("insert rollout %q: %w", name, err)
+		}
+	} else {
+		gen := cur.Generation
+		if string(cur.Spec) != specJSON.(string) {
+			gen++
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE rollouts SET spec = ?, status = COALESCE(?, status), generation = ?,
+resource_version = resource_version + 1, updated_at = ? WHERE name = ?`, specJSON, statusJSON, gen, now, name)
+		if err != nil {
+			return Rollout{}, fmt.Errorf("update rollout %q: %w", name, err)
+		}
+	}
+	return getRollout(ctx, tx, name)
 }
 
 // UpdateStatus replaces a rollout's status, leaving spec and generation alone, and
