@@ -60,7 +60,8 @@ type CanaryStrategy struct {
 	AbortScaleDownDelaySeconds *int32 `json:"abortScaleDownDelaySeconds,omitempty"`
 }
 
-// CanaryStep is one step; exactly one field is set.
+// CanaryStep is one step: exactly one field is set, except that SetCanaryScale, SetHeaderRoute
+// and SetMirrorRoute may share a step (as in Argo).
 type CanaryStep struct {
 	SetWeight      *int32          `json:"setWeight,omitempty"`
 	Pause          *PauseStep      `json:"pause,omitempty"`
