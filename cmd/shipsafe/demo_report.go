@@ -104,7 +104,7 @@ func (d *demo) summary(ctx context.Context, reports []*loadgen.Report) error {
 		}
 		sort.Slice(hs, func(i, j int) bool { return hs[i].ID < hs[j].ID })
 		for _, h := range hs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", name, h.Strategy, h.Revision, h.ModelDigest, orDash(h.Outcome), h.RequestsServed, h.Errors, detailText(h))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", name, h.Strategy, h.Revision, shortDigest(h.ModelDigest), orDash(h.Outcome), h.RequestsServed, h.Errors, detailText(h))
 		}
 	}
 	tw.Flush()

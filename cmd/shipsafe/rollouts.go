@@ -164,11 +164,20 @@ func newHistoryCmd(client func() (*apiClient, error)) *cobra.Command {
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REVISION\tMODEL\tSTRATEGY\tOUTCOME\tREQUESTS\tERRORS\tSTARTED\tDETAIL")
 			for _, h := range hs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", h.Revision, h.ModelDigest, h.Strategy, orDash(h.Outcome), h.RequestsServed, h.Errors, h.StartedAt, string(h.Detail))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", h.Revision, shortDigest(h.ModelDigest), h.Strategy, orDash(h.Outcome), h.RequestsServed, h.Errors, h.StartedAt, string(h.Detail))
 			}
 			return tw.Flush()
 		},
 	}
+}
+
+// shortDigest shows "v2@sha256:<64 hex>" as "v2@3b14dbd5f622" for tables.
+func shortDigest(d string) string {
+	name, hex, ok := strings.Cut(d, "@sha256:")
+	if !ok || len(hex) < 12 {
+		return d
+	}
+	return name + "@" + hex[:12]
 }
 
 func orDash(s string) string {

@@ -60,7 +60,7 @@ func (cp *ControlPlane) Apply(ctx context.Context, actor string, manifest []byte
 		res.Applied = append(res.Applied, o.Kind+"/"+o.Name())
 		var digest string
 		if o.Rollout != nil {
-			digest = modelOf(o.Rollout.Spec.Template)
+			digest = modelDigest(o.Rollout.Spec.Template)
 		}
 		if _, err := cp.opts.Store.Audit(ctx, store.AuditEntry{Actor: actor, Action: "apply", Target: strings.ToLower(o.Kind) + "/" + o.Name(), ModelDigest: digest}); err != nil {
 			cp.log.Warn("audit apply", "err", err)
@@ -197,7 +197,7 @@ func (cp *ControlPlane) Command(ctx context.Context, actor, name string, c serve
 		if err != nil {
 			return err
 		}
-		model := modelOf(l.rollout.Spec.Template)
+		model := modelDigest(l.rollout.Spec.Template)
 		if _, err := cp.opts.Store.Audit(ctx, store.AuditEntry{Actor: actor, Action: c.Kind, Target: "rollout/" + name, Revision: c.Revision, ModelDigest: model}); err != nil {
 			cp.log.Warn("audit command", "err", err)
 		}

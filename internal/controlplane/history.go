@@ -44,7 +44,7 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 					Message: fmt.Sprintf("revision %s (%s) rolled back after serving %d requests: %s", rec.HistoryRevision, modelOf(rec.Templates[rec.HistoryRevision]), served.requests, cause)})
 				// Audited once the pass's status is stored (flushAudits), so a lost write
 				// does not audit the same rollback twice.
-				l.audits = append(l.audits, store.AuditEntry{Actor: "controller", Action: "rollback", Target: "rollout/" + l.row.Name, Revision: rec.HistoryRevision, ModelDigest: modelOf(rec.Templates[rec.HistoryRevision]), Detail: h.Detail})
+				l.audits = append(l.audits, store.AuditEntry{Actor: "controller", Action: "rollback", Target: "rollout/" + l.row.Name, Revision: rec.HistoryRevision, ModelDigest: modelDigest(rec.Templates[rec.HistoryRevision]), Detail: h.Detail})
 			}
 			if _, err := cp.opts.Store.RecordHistory(ctx, h); err != nil {
 				cp.log.Warn("record history", "err", err)
@@ -55,7 +55,7 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 	if inFlight && rec.HistoryID == 0 && !st.Abort && st.CurrentPodHash != prev.CurrentPodHash {
 		if h, ok := cp.orphanedHistory(ctx, l.row.Name, st.CurrentPodHash); ok {
 			rec.HistoryID, rec.HistoryRevision = h.ID, st.CurrentPodHash
-		} else if h, err := cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: modelOf(rec.Templates[st.CurrentPodHash]), Strategy: strategyOf(l), StartedAt: now}); err == nil {
+		} else if h, err := cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: modelDigest(rec.Templates[st.CurrentPodHash]), Strategy: strategyOf(l), StartedAt: now}); err == nil {
 			rec.HistoryID, rec.HistoryRevision = h.ID, st.CurrentPodHash
 		}
 	}

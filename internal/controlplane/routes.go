@@ -11,6 +11,7 @@ import (
 	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/platform"
 	"github.com/shipsafe/shipsafe/internal/rollout"
+	"github.com/shipsafe/shipsafe/models"
 )
 
 // PreviewSuffix names a blue-green rollout's preview service when previewService is not
@@ -118,6 +119,17 @@ func stickyOf(l *loaded) *gateway.Sticky {
 		return &gateway.Sticky{Header: h}
 	}
 	return nil
+}
+
+// modelDigest names the model a template serves for the audit log and history: the
+// --model argument and, for the detector's embedded versions, the artifact's SHA-256 that the
+// server verifies at load ("v2@sha256:<hex>").
+func modelDigest(t corev1.PodTemplateSpec) string {
+	name := modelOf(t)
+	if _, sha, err := models.Open(name); err == nil {
+		return name + "@sha256:" + sha
+	}
+	return name
 }
 
 // modelOf reads the model a detector template serves (the --model argument), for display.
