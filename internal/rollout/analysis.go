@@ -3,11 +3,9 @@ package rollout
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/vm"
+	"github.com/shipsafe/shipsafe/internal/condition"
 )
 
 // runName is the deterministic name of an analysis run:
@@ -210,12 +208,12 @@ func EvalCondition(cond, metric string, latest map[string]any) (bool, error) {
 	if len(values) == 0 {
 		return false, fmt.Errorf("no measurement yet")
 	}
-	prog, err := expr.Compile(cond, expr.Env(conditionVars{}), expr.AsBool())
+	c, err := condition.Compile(cond)
 	if err != nil {
 		return false, &ConditionError{Condition: cond, Err: err}
 	}
 	for _, v := range values {
-		ok, err := runCondition(prog, v)
+		ok, err := c.Eval(v)
 		if err != nil || !ok {
 			return false, err
 		}
@@ -232,56 +230,6 @@ type ConditionError struct {
 
 func (e *ConditionError) Error() string { return fmt.Sprintf("compile %q: %v", e.Condition, e.Err) }
 func (e *ConditionError) Unwrap() error { return e.Err }
-
-func runCondition(prog *vm.Program, result any) (ok bool, err error) {
-	defer func() { // asInt / asFloat of a non-number panics inside expr: an error, not a pass
-		if p := recover(); p != nil {
-			ok, err = false, fmt.Errorf("condition panicked: %v", p)
-		}
-	}()
-	out, err := expr.Run(prog, conditionEnv(result))
-	if err != nil {
-		return false, err
-	}
-	b, _ := out.(bool)
-	return b, nil
-}
-
-// conditionVars binds result and Argo's helper functions (a struct, so result is typed any
-// and compiles against any measurement value).
-type conditionVars struct {
-	Result  any                `expr:"result"`
-	AsInt   func(any) int64    `expr:"asInt"`
-	AsFloat func(any) float64  `expr:"asFloat"`
-	IsNaN   func(float64) bool `expr:"isNaN"`
-	IsInf   func(float64) bool `expr:"isInf"`
-	IsNil   func(any) bool     `expr:"isNil"`
-	Default func(any, any) any `expr:"default"`
-}
-
-func conditionEnv(result any) conditionVars {
-	number := func(v any) float64 {
-		f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
-		if err != nil {
-			panic(fmt.Sprintf("%v is not a number", v))
-		}
-		return f
-	}
-	return conditionVars{
-		Result:  result,
-		AsInt:   func(v any) int64 { return int64(number(v)) },
-		AsFloat: number,
-		IsNaN:   math.IsNaN,
-		IsInf:   func(f float64) bool { return math.IsInf(f, 0) },
-		IsNil:   func(v any) bool { return v == nil },
-		Default: func(v, d any) any {
-			if v == nil {
-				return d
-			}
-			return v
-		},
-	}
-}
 
 // stopRuns lists observed runs still going that no longer are wanted.
 func (r *reconciler) stopRuns() []string {
