@@ -52,23 +52,38 @@ func (d *demo) served(ctx context.Context, name string, v controlplane.RolloutVi
 	return 0, 0
 }
 
-// thresholdComparison contrasts the judge with the dry-run threshold rule on the same run.
-func (d *demo) thresholdComparison(ctx context.Context, name string, v controlplane.RolloutView) {
-	runs, err := d.rt.Store.ListAnalysisRuns(ctx, name)
+// runWithMeasurements is a stored analysis run and every measurement it took.
+type runWithMeasurements struct {
+	store.AnalysisRun
+	measurements []store.Measurement
+}
+
+// runsOf returns the rollout's analysis runs of one revision, with their measurements.
+func (d *demo) runsOf(ctx context.Context, rollout, revision string) []runWithMeasurements {
+	runs, err := d.rt.Store.ListAnalysisRuns(ctx, rollout)
 	if err != nil {
-		return
+		return nil
 	}
+	var out []runWithMeasurements
 	for _, r := range runs {
-		if r.Revision != v.Status.CurrentPodHash {
+		if r.Revision != revision {
 			continue
 		}
 		ms, err := d.rt.Store.ListMeasurements(ctx, r.Name)
 		if err != nil {
-			return
+			return nil
 		}
+		out = append(out, runWithMeasurements{AnalysisRun: r, measurements: ms})
+	}
+	return out
+}
+
+// thresholdComparison contrasts the judge with the dry-run threshold rule on the same run.
+func (d *demo) thresholdComparison(ctx context.Context, name string, v controlplane.RolloutView) {
+	for _, r := range d.runsOf(ctx, name, v.Status.CurrentPodHash) {
 		var judgeAt, thresholdAt time.Time
 		inconclusive := 0
-		for _, m := range ms {
+		for _, m := range r.measurements {
 			switch {
 			case m.Metric == "judge-accuracy" && m.Value == "1" && judgeAt.IsZero():
 				judgeAt = m.FinishedAt
@@ -155,21 +170,10 @@ func detailText(h store.HistoryEntry) string {
 // then (from the gateway's per-second records).
 func (d *demo) liveComparison(ctx context.Context, name string, v controlplane.RolloutView) {
 	rev := v.Status.CurrentPodHash
-	runs, err := d.rt.Store.ListAnalysisRuns(ctx, name)
-	if err != nil {
-		return
-	}
-	for _, r := range runs {
-		if r.Revision != rev {
-			continue
-		}
-		ms, err := d.rt.Store.ListMeasurements(ctx, r.Name)
-		if err != nil {
-			return
-		}
+	for _, r := range d.runsOf(ctx, name, rev) {
 		var judgeAt, thresholdAt time.Time
 		failures := 0
-		for _, m := range ms {
+		for _, m := range r.measurements {
 			switch {
 			case m.Metric == "judge-misclassification" && m.Value == "1" && judgeAt.IsZero():
 				judgeAt = m.FinishedAt

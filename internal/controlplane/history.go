@@ -30,10 +30,8 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 			outcome = "RolledBack"
 		}
 		if outcome != "" {
-			h := store.HistoryEntry{ID: rec.HistoryID, Rollout: l.row.Name, Revision: rec.HistoryRevision, Strategy: strategyOf(l), EndedAt: now, Outcome: outcome}
-			if old, err := cp.findHistory(ctx, l.row.Name, rec.HistoryID); err == nil {
-				h.StartedAt, h.ModelDigest = old.StartedAt, old.ModelDigest
-			}
+			h := store.HistoryEntry{ID: rec.HistoryID, Rollout: l.row.Name, Revision: rec.HistoryRevision, ModelDigest: rec.HistoryModel,
+				Strategy: strategyOf(l), StartedAt: rec.HistoryStartedAt, EndedAt: now, Outcome: outcome}
 			served := cp.served(ctx, mainService(l.rollout), rec.HistoryRevision, h.StartedAt)
 			h.RequestsServed, h.Errors = served.requests, served.errors
 			if outcome == "RolledBack" {
@@ -49,14 +47,18 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 			if _, err := cp.opts.Store.RecordHistory(ctx, h); err != nil {
 				cp.log.Warn("record history", "err", err)
 			}
-			rec.HistoryID, rec.HistoryRevision = 0, ""
+			rec.HistoryID, rec.HistoryRevision, rec.HistoryStartedAt, rec.HistoryModel = 0, "", time.Time{}, ""
 		}
 	}
 	if inFlight && rec.HistoryID == 0 && !st.Abort && st.CurrentPodHash != prev.CurrentPodHash {
-		if h, ok := cp.orphanedHistory(ctx, l.row.Name, st.CurrentPodHash); ok {
-			rec.HistoryID, rec.HistoryRevision = h.ID, st.CurrentPodHash
-		} else if h, err := cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: modelDigest(rec.Templates[st.CurrentPodHash]), Strategy: strategyOf(l), StartedAt: now}); err == nil {
-			rec.HistoryID, rec.HistoryRevision = h.ID, st.CurrentPodHash
+		h, ok := cp.orphanedHistory(ctx, l.row.Name, st.CurrentPodHash)
+		if !ok {
+			var err error
+			h, err = cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: modelDigest(rec.Templates[st.CurrentPodHash]), Strategy: strategyOf(l), StartedAt: now})
+			ok = err == nil
+		}
+		if ok {
+			rec.HistoryID, rec.HistoryRevision, rec.HistoryStartedAt, rec.HistoryModel = h.ID, h.Revision, h.StartedAt, h.ModelDigest
 		}
 	}
 	return events
@@ -72,19 +74,6 @@ func (cp *ControlPlane) orphanedHistory(ctx context.Context, rolloutName, revisi
 		return store.HistoryEntry{}, false
 	}
 	return hs[0], true
-}
-
-func (cp *ControlPlane) findHistory(ctx context.Context, rolloutName string, id int64) (store.HistoryEntry, error) {
-	hs, err := cp.opts.Store.ListHistory(ctx, rolloutName, 50)
-	if err != nil {
-		return store.HistoryEntry{}, err
-	}
-	for _, h := range hs {
-		if h.ID == id {
-			return h, nil
-		}
-	}
-	return store.HistoryEntry{}, store.ErrNotFound
 }
 
 type servedCounts struct{ requests, errors int64 }

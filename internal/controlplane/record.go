@@ -33,8 +33,11 @@ type record struct {
 	Revisions []revisionView `json:"revisions,omitempty"`
 	// HistoryID is the deployment-history entry of the revision in flight (0 when none).
 	HistoryID int64 `json:"historyID,omitempty"`
-	// HistoryRevision is the revision HistoryID describes.
-	HistoryRevision string `json:"historyRevision,omitempty"`
+	// HistoryRevision, HistoryStartedAt and HistoryModel are what HistoryID was opened with,
+	// so closing it needs no lookup.
+	HistoryRevision  string    `json:"historyRevision,omitempty"`
+	HistoryStartedAt time.Time `json:"historyStartedAt,omitzero"`
+	HistoryModel     string    `json:"historyModel,omitempty"`
 	// RollbackCause says which measurement caused the last automatic rollback.
 	RollbackCause string `json:"rollbackCause,omitempty"`
 	// Triggers holds the rollback-trigger evaluator's state.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -89,7 +90,7 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	}
 	// Remove the state file only if it still describes this process.
 	if cur, rerr := ReadState(opts.DataDir); rerr == nil && cur.PID == st.PID {
-		_ = os.Remove(opts.DataDir + "/" + StateFile)
+		_ = os.Remove(filepath.Join(opts.DataDir, StateFile))
 	}
 	return err
 }
