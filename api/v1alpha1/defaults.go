@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -129,20 +130,6 @@ func SetDefaultsMetrics(metrics []Metric) {
 	}
 }
 
-// SetDefaults fills defaults of whichever object o holds.
-func SetDefaults(o *Object) {
-	switch {
-	case o.Rollout != nil:
-		SetDefaultsRollout(o.Rollout)
-	case o.AnalysisTemplate != nil:
-		SetDefaultsAnalysisTemplateSpec(&o.AnalysisTemplate.Spec)
-	case o.ClusterAnalysisTemplate != nil:
-		SetDefaultsAnalysisTemplateSpec(&o.ClusterAnalysisTemplate.Spec)
-	case o.AnalysisRun != nil:
-		SetDefaultsMetrics(o.AnalysisRun.Spec.Metrics)
-	}
-}
-
 // Duration parses a Go duration string; empty is zero.
 func (d DurationString) Duration() (time.Duration, error) {
 	if d == "" {
@@ -197,9 +184,14 @@ func IsDryRun(dryRun []DryRun, metricName string) bool {
 		if d.MetricName == metricName || d.MetricName == "*" {
 			return true
 		}
-		if re, err := compileAnchored(d.MetricName); err == nil && re.MatchString(metricName) {
+		if re, err := CompileDryRunPattern(d.MetricName); err == nil && re.MatchString(metricName) {
 			return true
 		}
 	}
 	return false
+}
+
+// CompileDryRunPattern compiles a dry-run metric pattern, matched against the whole metric name.
+func CompileDryRunPattern(pattern string) (*regexp.Regexp, error) {
+	return regexp.Compile("^(?:" + pattern + ")$")
 }

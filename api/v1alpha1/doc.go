@@ -3,8 +3,9 @@
 // (same Go type names and JSON field names where Argo has them), plus shipsafe's extensions
 // (the rolling strategy, pause-until-analysis, the builtin metric provider, rollback triggers).
 //
-// It also decodes manifests strictly (Decode), fills in Argo's defaults (SetDefaults*), and
-// validates them (Validate*), compiling analysis conditions in one place (CompileCondition).
+// The package holds only types, Argo's defaults (SetDefaults*) and scheme registration, so a
+// Kubernetes client can import it without the manifest tooling; strict decoding, the YAML tree
+// and validation live in the manifest subpackage.
 package v1alpha1
 
 // API groups and kinds this package reads. Documents with either group mean the same thing.

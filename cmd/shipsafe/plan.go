@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	"github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 	"github.com/shipsafe/shipsafe/internal/rollout/adapter"
 	"github.com/shipsafe/shipsafe/internal/rollout/sim"
@@ -69,7 +69,7 @@ func runPlan(o planOptions, stdin io.Reader, out io.Writer) error {
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("plan: --metric: %w", err)}
 	}
-	res, err := v1alpha1.LoadPath(o.path, stdin)
+	res, err := manifest.LoadPath(o.path, stdin)
 	if err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("plan: %s is not valid (run shipsafe validate -f %s): %w", o.path, o.path, err)}
 	}
@@ -79,7 +79,7 @@ func runPlan(o planOptions, stdin io.Reader, out io.Writer) error {
 		if obj.Rollout == nil {
 			continue
 		}
-		v1alpha1.SetDefaults(obj)
+		manifest.SetDefaults(obj)
 		if n > 0 {
 			fmt.Fprintln(out)
 		}
@@ -94,7 +94,7 @@ func runPlan(o planOptions, stdin io.Reader, out io.Writer) error {
 	return nil
 }
 
-func planRollout(out io.Writer, obj *v1alpha1.Object, sc sim.Scenario, o planOptions, metrics map[string]any) error {
+func planRollout(out io.Writer, obj *manifest.Object, sc sim.Scenario, o planOptions, metrics map[string]any) error {
 	ro := obj.Rollout
 	spec, err := adapter.Spec(ro)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	"github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 )
 
 // newValidateCmd checks manifests without deploying anything: strict decoding, every rule,
@@ -36,8 +36,8 @@ func newValidateCmd() *cobra.Command {
 }
 
 func runValidate(path string, stdin io.Reader, out io.Writer) error {
-	res, err := v1alpha1.LoadPath(path, stdin)
-	var list v1alpha1.ErrorList
+	res, err := manifest.LoadPath(path, stdin)
+	var list manifest.ErrorList
 	if err != nil && !errors.As(err, &list) {
 		return &exitError{code: 1, err: fmt.Errorf("validate: %w", err)}
 	}
@@ -58,7 +58,7 @@ func runValidate(path string, stdin io.Reader, out io.Writer) error {
 }
 
 // summarize counts objects by kind, e.g. "2 Rollout, 3 AnalysisTemplate".
-func summarize(objs []v1alpha1.Object) string {
+func summarize(objs []manifest.Object) string {
 	counts := map[string]int{}
 	for _, o := range objs {
 		kind := o.Kind

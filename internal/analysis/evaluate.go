@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	"github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 )
 
 // Condition is a compiled successCondition or failureCondition.
@@ -20,10 +21,10 @@ type Condition interface {
 // API package exports, so a condition that validates is the condition that runs.
 type CompileFunc func(expr string) (Condition, error)
 
-// CompileAPICondition compiles with v1alpha1.CompileCondition (Argo's variables and
+// CompileAPICondition compiles with manifest.CompileCondition (Argo's variables and
 // helpers: result, asInt, asFloat, isNaN, isInf, isNil, default).
 func CompileAPICondition(expr string) (Condition, error) {
-	c, err := v1alpha1.CompileCondition(expr)
+	c, err := manifest.CompileCondition(expr)
 	if err != nil {
 		return nil, err
 	}

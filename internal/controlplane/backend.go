@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	apimanifest "github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 	"github.com/shipsafe/shipsafe/internal/server"
 	"github.com/shipsafe/shipsafe/internal/store"
@@ -23,9 +24,9 @@ var _ server.Backend = (*ControlPlane)(nil)
 // stores templates before rollouts (so a rollout's analysis finds its templates) and wakes
 // the rollouts' workers.
 func (cp *ControlPlane) Apply(ctx context.Context, actor string, manifest []byte) (server.ApplyResult, error) {
-	objs, err := v1alpha1.Parse(manifest)
+	objs, err := apimanifest.Parse(manifest)
 	if err != nil {
-		var list v1alpha1.ErrorList
+		var list apimanifest.ErrorList
 		if errors.As(err, &list) {
 			msgs := make([]string, 0, len(list))
 			for _, e := range list {
@@ -36,7 +37,7 @@ func (cp *ControlPlane) Apply(ctx context.Context, actor string, manifest []byte
 		return server.ApplyResult{}, &server.ValidationError{Errors: []string{err.Error()}}
 	}
 	var res server.ApplyResult
-	slices.SortStableFunc(objs, func(a, b v1alpha1.Object) int { return boolInt(a.Rollout != nil) - boolInt(b.Rollout != nil) })
+	slices.SortStableFunc(objs, func(a, b apimanifest.Object) int { return boolInt(a.Rollout != nil) - boolInt(b.Rollout != nil) })
 	puts := make([]store.RolloutPut, 0, len(objs))
 	for _, o := range objs {
 		put := store.RolloutPut{ExpectedVersion: store.AnyVersion}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	apimanifest "github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 	"github.com/shipsafe/shipsafe/internal/analysis"
 	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/platform"
@@ -127,7 +127,7 @@ func TestInterruptedPassOpensOneHistoryEntry(t *testing.T) {
 	// Stored directly, not through Apply: Apply would start a worker, and this test runs
 	// the passes itself.
 	put := func(manifest string) {
-		objs, err := v1alpha1.Parse([]byte(manifest))
+		objs, err := apimanifest.Parse([]byte(manifest))
 		if err != nil {
 			t.Fatal(err)
 		}

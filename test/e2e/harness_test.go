@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	apimanifest "github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 	"github.com/shipsafe/shipsafe/internal/controlplane"
 	"github.com/shipsafe/shipsafe/internal/rollout/adapter"
 )
@@ -269,7 +269,7 @@ type controlplaneView = controlplane.RolloutView
 // hashOf is the revision hash the control plane will give a manifest's template.
 func hashOf(t *testing.T, manifest string) string {
 	t.Helper()
-	objs, err := v1alpha1.Parse([]byte(manifest))
+	objs, err := apimanifest.Parse([]byte(manifest))
 	if err != nil || len(objs) != 1 || objs[0].Rollout == nil {
 		t.Fatalf("parse manifest: %v", err)
 	}

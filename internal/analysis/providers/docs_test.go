@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	"github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 	"github.com/shipsafe/shipsafe/internal/analysis"
 	"github.com/shipsafe/shipsafe/internal/gateway"
 )
@@ -33,7 +34,7 @@ func docTemplates(t *testing.T) map[string]v1alpha1.AnalysisTemplateSpec {
 		if !strings.HasPrefix(block, "apiVersion:") {
 			continue
 		}
-		objs, err := v1alpha1.Parse([]byte(block))
+		objs, err := manifest.Parse([]byte(block))
 		if err != nil {
 			t.Fatalf("docs/analysis.md block does not parse:\n%s\n%v", block, err)
 		}

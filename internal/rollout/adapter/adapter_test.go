@@ -5,19 +5,20 @@ import (
 	"time"
 
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
+	"github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 	"github.com/shipsafe/shipsafe/internal/rollout/adapter"
 )
 
 func load(t *testing.T, path string) *v1alpha1.Rollout {
 	t.Helper()
-	res, err := v1alpha1.LoadPath(path, nil)
+	res, err := manifest.LoadPath(path, nil)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
 	for i := range res.Objects {
 		if res.Objects[i].Rollout != nil {
-			v1alpha1.SetDefaults(&res.Objects[i])
+			manifest.SetDefaults(&res.Objects[i])
 			return res.Objects[i].Rollout
 		}
 	}

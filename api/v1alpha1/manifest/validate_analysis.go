@@ -1,4 +1,4 @@
-package v1alpha1
+package manifest
 
 import (
 	"encoding/json"
@@ -11,17 +11,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
 // ValidateAnalysisTemplate checks an AnalysisTemplate or ClusterAnalysisTemplate.
-func ValidateAnalysisTemplate(meta *metav1.ObjectMeta, spec *AnalysisTemplateSpec) field.ErrorList {
+func ValidateAnalysisTemplate(meta *metav1.ObjectMeta, spec *v1alpha1.AnalysisTemplateSpec) field.ErrorList {
 	errs := validateName(meta.Name, field.NewPath("metadata", "name"))
 	return append(errs, ValidateAnalysisTemplateSpec(spec, field.NewPath("spec"))...)
 }
 
 // ValidateAnalysisTemplateSpec checks metrics, arguments and dry-run settings, and that every
 // {{args.x}} a metric uses is declared.
-func ValidateAnalysisTemplateSpec(spec *AnalysisTemplateSpec, p *field.Path) field.ErrorList {
+func ValidateAnalysisTemplateSpec(spec *v1alpha1.AnalysisTemplateSpec, p *field.Path) field.ErrorList {
 	errs := validateMetrics(spec.Metrics, p.Child("metrics"))
 	declared := map[string]bool{}
 	for i, a := range spec.Args {
@@ -51,7 +53,7 @@ func ValidateAnalysisTemplateSpec(spec *AnalysisTemplateSpec, p *field.Path) fie
 }
 
 // ValidateAnalysisRun checks a run's metrics and arguments.
-func ValidateAnalysisRun(run *AnalysisRun) field.ErrorList {
+func ValidateAnalysisRun(run *v1alpha1.AnalysisRun) field.ErrorList {
 	errs := validateName(run.Name, field.NewPath("metadata", "name"))
 	p := field.NewPath("spec")
 	errs = append(errs, validateMetrics(run.Spec.Metrics, p.Child("metrics"))...)
@@ -61,7 +63,7 @@ func ValidateAnalysisRun(run *AnalysisRun) field.ErrorList {
 	return append(errs, validateDryRun(run.Spec.DryRun, p.Child("dryRun"))...)
 }
 
-func validateArgumentSource(a *Argument, p *field.Path) field.ErrorList {
+func validateArgumentSource(a *v1alpha1.Argument, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if a.Value != nil && a.ValueFrom != nil {
 		errs = append(errs, field.Forbidden(p, "must set only one of value, valueFrom"))
@@ -86,14 +88,14 @@ func validateArgumentSource(a *Argument, p *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateDryRun(d []DryRun, p *field.Path) field.ErrorList {
+func validateDryRun(d []v1alpha1.DryRun, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, r := range d {
 		rp := p.Index(i).Child("metricName")
 		if r.MetricName == "" {
 			errs = append(errs, field.Required(rp, ""))
 		} else if r.MetricName != "*" {
-			if _, err := compileAnchored(r.MetricName); err != nil {
+			if _, err := v1alpha1.CompileDryRunPattern(r.MetricName); err != nil {
 				errs = append(errs, field.Invalid(rp, r.MetricName, "must be a metric name or a regular expression: "+err.Error()))
 			}
 		}
@@ -101,7 +103,7 @@ func validateDryRun(d []DryRun, p *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateMetrics(metrics []Metric, p *field.Path) field.ErrorList {
+func validateMetrics(metrics []v1alpha1.Metric, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(metrics) == 0 {
 		errs = append(errs, field.Required(p, "at least one metric"))
@@ -116,7 +118,7 @@ func validateMetrics(metrics []Metric, p *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateMetric(m *Metric, p *field.Path) field.ErrorList {
+func validateMetric(m *v1alpha1.Metric, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateDuration(m.Interval, p.Child("interval"), true)...)
 	errs = append(errs, validateDuration(m.InitialDelay, p.Child("initialDelay"), false)...)
@@ -177,41 +179,8 @@ func limitValue(v *intstr.IntOrString, min int, p *field.Path) (*int, field.Erro
 	return &n, nil
 }
 
-// providerNames lists the providers by JSON name with whether each is set.
-func providerNames(pr *MetricProvider) []string {
-	var set []string
-	add := func(ok bool, name string) {
-		if ok {
-			set = append(set, name)
-		}
-	}
-	add(pr.Builtin != nil, "builtin")
-	add(pr.Prometheus != nil, "prometheus")
-	add(pr.Web != nil, "web")
-	add(pr.Job != nil, "job")
-	add(len(pr.Plugin) > 0, "plugin")
-	add(len(pr.Kayenta) > 0, "kayenta")
-	add(len(pr.Datadog) > 0, "datadog")
-	add(len(pr.Wavefront) > 0, "wavefront")
-	add(len(pr.NewRelic) > 0, "newRelic")
-	add(len(pr.CloudWatch) > 0, "cloudWatch")
-	add(len(pr.Graphite) > 0, "graphite")
-	add(len(pr.Influxdb) > 0, "influxdb")
-	add(len(pr.SkyWalking) > 0, "skywalking")
-	return set
-}
-
-// ProviderType names the provider a metric uses ("builtin", "prometheus", "web", "job", ...),
-// or "" when none or several are set.
-func (pr *MetricProvider) ProviderType() string {
-	if set := providerNames(pr); len(set) == 1 {
-		return set[0]
-	}
-	return ""
-}
-
-func validateProvider(pr *MetricProvider, p *field.Path) field.ErrorList {
-	set := providerNames(pr)
+func validateProvider(pr *v1alpha1.MetricProvider, p *field.Path) field.ErrorList {
+	set := pr.ProviderNames()
 	if len(set) != 1 {
 		got := "none"
 		if len(set) > 1 {
@@ -243,13 +212,13 @@ func validateProvider(pr *MetricProvider, p *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateWeb(w *WebMetric, p *field.Path) field.ErrorList {
+func validateWeb(w *v1alpha1.WebMetric, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if w.URL == "" {
 		errs = append(errs, field.Required(p.Child("url"), ""))
 	}
 	switch w.Method {
-	case "", WebMetricMethodGet, WebMetricMethodPost, WebMetricMethodPut:
+	case "", v1alpha1.WebMetricMethodGet, v1alpha1.WebMetricMethodPost, v1alpha1.WebMetricMethodPut:
 	default:
 		errs = append(errs, mustBeOneOf(p.Child("method"), string(w.Method), "GET", "POST", "PUT"))
 	}
@@ -257,7 +226,7 @@ func validateWeb(w *WebMetric, p *field.Path) field.ErrorList {
 	if w.Body != "" && len(w.JSONBody) > 0 {
 		errs = append(errs, field.Forbidden(p.Child("jsonBody"), "must not be set together with body"))
 	}
-	if hasBody && (w.Method == "" || w.Method == WebMetricMethodGet) {
+	if hasBody && (w.Method == "" || w.Method == v1alpha1.WebMetricMethodGet) {
 		errs = append(errs, field.Forbidden(p.Child("method"), "must be POST or PUT when a body is set"))
 	}
 	if w.TimeoutSeconds < 0 {
@@ -278,7 +247,7 @@ func validateWeb(w *WebMetric, p *field.Path) field.ErrorList {
 var argRef = regexp.MustCompile(`{{\s*args\.([A-Za-z0-9_.-]+)\s*}}`)
 
 // argRefs lists the argument names a metric refers to, sorted and unique.
-func argRefs(m *Metric) []string {
+func argRefs(m *v1alpha1.Metric) []string {
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return nil

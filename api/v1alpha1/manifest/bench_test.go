@@ -1,4 +1,4 @@
-package v1alpha1
+package manifest
 
 import (
 	"os"
@@ -8,11 +8,11 @@ import (
 // BenchmarkParseCanaryExample measures decoding, validating and defaulting the canary example
 // (a Rollout and three AnalysisTemplates).
 func BenchmarkParseCanaryExample(b *testing.B) {
-	rollout, err := os.ReadFile("../../examples/canary/rollout.yaml")
+	rollout, err := os.ReadFile("../../../examples/canary/rollout.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	templates, err := os.ReadFile("../../examples/canary/analysis-templates.yaml")
+	templates, err := os.ReadFile("../../../examples/canary/analysis-templates.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package v1alpha1
+package manifest
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
 // Object is one decoded document: exactly one of the typed pointers is set.
@@ -27,10 +29,10 @@ type Object struct {
 	APIVersion string
 	Kind       string
 
-	Rollout                 *Rollout
-	AnalysisTemplate        *AnalysisTemplate
-	ClusterAnalysisTemplate *ClusterAnalysisTemplate
-	AnalysisRun             *AnalysisRun
+	Rollout                 *v1alpha1.Rollout
+	AnalysisTemplate        *v1alpha1.AnalysisTemplate
+	ClusterAnalysisTemplate *v1alpha1.ClusterAnalysisTemplate
+	AnalysisRun             *v1alpha1.AnalysisRun
 
 	// ConvertedFrom is "apps/v1 Deployment" when Rollout was converted from a Deployment.
 	ConvertedFrom string
@@ -267,13 +269,13 @@ func decodeDocument(node *yaml.Node, idx int, limits Limits) (*Object, ErrorList
 		return obj, errs
 	}
 	switch t := target.(type) {
-	case *Rollout:
+	case *v1alpha1.Rollout:
 		obj.Rollout = t
-	case *AnalysisTemplate:
+	case *v1alpha1.AnalysisTemplate:
 		obj.AnalysisTemplate = t
-	case *ClusterAnalysisTemplate:
+	case *v1alpha1.ClusterAnalysisTemplate:
 		obj.ClusterAnalysisTemplate = t
-	case *AnalysisRun:
+	case *v1alpha1.AnalysisRun:
 		obj.AnalysisRun = t
 	}
 	return obj, errs
@@ -282,31 +284,31 @@ func decodeDocument(node *yaml.Node, idx int, limits Limits) (*Object, ErrorList
 // targetFor picks the Go type for an apiVersion and kind.
 func targetFor(apiVersion, kind string) (any, func(*Object, any) field.ErrorList, *field.Error) {
 	switch apiVersion {
-	case ArgoGroupVersion, ShipsafeGroupVersion:
+	case v1alpha1.ArgoGroupVersion, v1alpha1.ShipsafeGroupVersion:
 		switch kind {
-		case KindRollout:
-			return &Rollout{}, nil, nil
-		case KindAnalysisTemplate:
-			return &AnalysisTemplate{}, nil, nil
-		case KindClusterAnalysisTemplate:
-			return &ClusterAnalysisTemplate{}, nil, nil
-		case KindAnalysisRun:
-			return &AnalysisRun{}, nil, nil
+		case v1alpha1.KindRollout:
+			return &v1alpha1.Rollout{}, nil, nil
+		case v1alpha1.KindAnalysisTemplate:
+			return &v1alpha1.AnalysisTemplate{}, nil, nil
+		case v1alpha1.KindClusterAnalysisTemplate:
+			return &v1alpha1.ClusterAnalysisTemplate{}, nil, nil
+		case v1alpha1.KindAnalysisRun:
+			return &v1alpha1.AnalysisRun{}, nil, nil
 		case "":
 			return nil, nil, field.Required(field.NewPath("kind"), "")
 		}
 		return nil, nil, mustBeOneOf(field.NewPath("kind"), kind,
-			KindRollout, KindAnalysisTemplate, KindClusterAnalysisTemplate, KindAnalysisRun)
-	case AppsGroupVersion:
-		if kind != KindDeployment {
-			return nil, nil, mustBeOneOf(field.NewPath("kind"), kind, KindDeployment)
+			v1alpha1.KindRollout, v1alpha1.KindAnalysisTemplate, v1alpha1.KindClusterAnalysisTemplate, v1alpha1.KindAnalysisRun)
+	case v1alpha1.AppsGroupVersion:
+		if kind != v1alpha1.KindDeployment {
+			return nil, nil, mustBeOneOf(field.NewPath("kind"), kind, v1alpha1.KindDeployment)
 		}
 		return &appsv1.Deployment{}, convertDeployment, nil
 	case "":
 		return nil, nil, field.Required(field.NewPath("apiVersion"), "")
 	}
 	return nil, nil, mustBeOneOf(field.NewPath("apiVersion"), apiVersion,
-		ArgoGroupVersion, ShipsafeGroupVersion, AppsGroupVersion)
+		v1alpha1.ArgoGroupVersion, v1alpha1.ShipsafeGroupVersion, v1alpha1.AppsGroupVersion)
 }
 
 // isForeign is true for documents of other tools (a v1 Service, an Istio VirtualService) that
@@ -320,7 +322,7 @@ func isForeign(apiVersion, kind string) bool {
 		return false
 	}
 	switch kind {
-	case KindRollout, KindAnalysisTemplate, KindClusterAnalysisTemplate, KindAnalysisRun, KindDeployment:
+	case v1alpha1.KindRollout, v1alpha1.KindAnalysisTemplate, v1alpha1.KindClusterAnalysisTemplate, v1alpha1.KindAnalysisRun, v1alpha1.KindDeployment:
 		return false
 	}
 	return true

@@ -1,4 +1,4 @@
-package v1alpha1
+package manifest
 
 import (
 	"fmt"
@@ -9,10 +9,12 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
 // ValidateRollout checks a rollout on its own and returns every problem with its path.
-func ValidateRollout(r *Rollout) field.ErrorList {
+func ValidateRollout(r *v1alpha1.Rollout) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateName(r.Name, field.NewPath("metadata", "name"))...)
 	errs = append(errs, metavalidation.ValidateLabels(r.Labels, field.NewPath("metadata", "labels"))...)
@@ -44,11 +46,11 @@ func ValidateRollout(r *Rollout) field.ErrorList {
 	return errs
 }
 
-func validateWorkloadRef(s *RolloutSpec, spec *field.Path) field.ErrorList {
+func validateWorkloadRef(s *v1alpha1.RolloutSpec, spec *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	p := spec.Child("workloadRef")
-	if s.WorkloadRef.Kind != KindDeployment {
-		errs = append(errs, mustBeOneOf(p.Child("kind"), s.WorkloadRef.Kind, KindDeployment))
+	if s.WorkloadRef.Kind != v1alpha1.KindDeployment {
+		errs = append(errs, mustBeOneOf(p.Child("kind"), s.WorkloadRef.Kind, v1alpha1.KindDeployment))
 	}
 	if s.WorkloadRef.Name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
@@ -88,7 +90,7 @@ func validateSelector(sel *metav1.LabelSelector, tmplLabels map[string]string, s
 	return nil
 }
 
-func validateStrategy(s *RolloutSpec, p *field.Path) field.ErrorList {
+func validateStrategy(s *v1alpha1.RolloutSpec, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	set := 0
 	for _, b := range []bool{s.Strategy.BlueGreen != nil, s.Strategy.Canary != nil, s.Strategy.Rolling != nil} {
@@ -122,7 +124,7 @@ func validateSurgeUnavailable(s, u *intstr.IntOrString, p *field.Path) field.Err
 	return errs
 }
 
-func validateBlueGreen(bg *BlueGreenStrategy, s *RolloutSpec, p *field.Path) field.ErrorList {
+func validateBlueGreen(bg *v1alpha1.BlueGreenStrategy, s *v1alpha1.RolloutSpec, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if bg.ActiveService == "" {
 		errs = append(errs, field.Required(p.Child("activeService"), ""))
@@ -138,17 +140,17 @@ func validateBlueGreen(bg *BlueGreenStrategy, s *RolloutSpec, p *field.Path) fie
 	if bg.PreviewReplicaCount != nil {
 		errs = append(errs, validateRange(*bg.PreviewReplicaCount, 1, math.MaxInt32, p.Child("previewReplicaCount"))...)
 	}
-	errs = append(errs, validateRange(bg.AutoPromotionSeconds, 0, MaxDelaySeconds, p.Child("autoPromotionSeconds"))...)
+	errs = append(errs, validateRange(bg.AutoPromotionSeconds, 0, v1alpha1.MaxDelaySeconds, p.Child("autoPromotionSeconds"))...)
 	if bg.ScaleDownDelaySeconds != nil {
-		errs = append(errs, validateRange(*bg.ScaleDownDelaySeconds, 0, MaxDelaySeconds, p.Child("scaleDownDelaySeconds"))...)
+		errs = append(errs, validateRange(*bg.ScaleDownDelaySeconds, 0, v1alpha1.MaxDelaySeconds, p.Child("scaleDownDelaySeconds"))...)
 	}
 	if bg.AbortScaleDownDelaySeconds != nil {
-		errs = append(errs, validateRange(*bg.AbortScaleDownDelaySeconds, 0, MaxDelaySeconds, p.Child("abortScaleDownDelaySeconds"))...)
+		errs = append(errs, validateRange(*bg.AbortScaleDownDelaySeconds, 0, v1alpha1.MaxDelaySeconds, p.Child("abortScaleDownDelaySeconds"))...)
 	}
 	errs = append(errs, validateNonNegative(bg.ScaleDownDelayRevisionLimit, p.Child("scaleDownDelayRevisionLimit"))...)
-	if l, h := bg.ScaleDownDelayRevisionLimit, s.RevisionHistoryLimit; l != nil && *l > valueOr(h, DefaultRevisionHistoryLimit) {
+	if l, h := bg.ScaleDownDelayRevisionLimit, s.RevisionHistoryLimit; l != nil && *l > valueOr(h, v1alpha1.DefaultRevisionHistoryLimit) {
 		errs = append(errs, field.Invalid(p.Child("scaleDownDelayRevisionLimit"), *l,
-			fmt.Sprintf("must not exceed revisionHistoryLimit (%d)", valueOr(h, DefaultRevisionHistoryLimit))))
+			fmt.Sprintf("must not exceed revisionHistoryLimit (%d)", valueOr(h, v1alpha1.DefaultRevisionHistoryLimit))))
 	}
 	errs = append(errs, validateIntOrPercent(bg.MaxUnavailable, p.Child("maxUnavailable"))...)
 	if bg.PrePromotionAnalysis != nil {
@@ -161,7 +163,7 @@ func validateBlueGreen(bg *BlueGreenStrategy, s *RolloutSpec, p *field.Path) fie
 	return errs
 }
 
-func validateAntiAffinity(a *AntiAffinity, p *field.Path) field.ErrorList {
+func validateAntiAffinity(a *v1alpha1.AntiAffinity, p *field.Path) field.ErrorList {
 	if a == nil {
 		return nil
 	}
@@ -176,7 +178,7 @@ func validateAntiAffinity(a *AntiAffinity, p *field.Path) field.ErrorList {
 }
 
 // validateRolloutAnalysis checks an analysis reference (inline step, background, pre/post).
-func validateRolloutAnalysis(a *RolloutAnalysis, p *field.Path) field.ErrorList {
+func validateRolloutAnalysis(a *v1alpha1.RolloutAnalysis, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(a.Templates) == 0 {
 		errs = append(errs, field.Required(p.Child("templates"), "at least one template"))
@@ -197,7 +199,7 @@ func validateRolloutAnalysis(a *RolloutAnalysis, p *field.Path) field.ErrorList 
 	return errs
 }
 
-func validateRunArgs(args []AnalysisRunArgument, p *field.Path) field.ErrorList {
+func validateRunArgs(args []v1alpha1.AnalysisRunArgument, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	seen := map[string]bool{}
 	for i, a := range args {
@@ -211,8 +213,8 @@ func validateRunArgs(args []AnalysisRunArgument, p *field.Path) field.ErrorList 
 			if (vf.PodTemplateHashValue == nil) == (vf.FieldRef == nil) {
 				errs = append(errs, field.Invalid(vp, describe(map[string]any{}), "must set exactly one of podTemplateHashValue, fieldRef"))
 			}
-			if h := vf.PodTemplateHashValue; h != nil && *h != Stable && *h != Latest {
-				errs = append(errs, mustBeOneOf(vp.Child("podTemplateHashValue"), string(*h), string(Stable), string(Latest)))
+			if h := vf.PodTemplateHashValue; h != nil && *h != v1alpha1.Stable && *h != v1alpha1.Latest {
+				errs = append(errs, mustBeOneOf(vp.Child("podTemplateHashValue"), string(*h), string(v1alpha1.Stable), string(v1alpha1.Latest)))
 			}
 			if vf.FieldRef != nil && vf.FieldRef.FieldPath == "" {
 				errs = append(errs, field.Required(vp.Child("fieldRef", "fieldPath"), ""))
@@ -224,7 +226,7 @@ func validateRunArgs(args []AnalysisRunArgument, p *field.Path) field.ErrorList 
 
 var validOperators = []string{">", ">=", "<", "<="}
 
-func validateRollbackTriggers(ts []RollbackTrigger, p *field.Path) field.ErrorList {
+func validateRollbackTriggers(ts []v1alpha1.RollbackTrigger, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	seen := map[string]bool{}
 	for i, t := range ts {
@@ -243,12 +245,12 @@ func validateRollbackTriggers(ts []RollbackTrigger, p *field.Path) field.ErrorLi
 		}
 		errs = append(errs, validateDuration(t.For, tp.Child("for"), false)...)
 		switch t.Action {
-		case RollbackImmediate, RollbackStaged, RollbackCanary:
+		case v1alpha1.RollbackImmediate, v1alpha1.RollbackStaged, v1alpha1.RollbackCanary:
 		case "":
 			errs = append(errs, field.Required(tp.Child("action"), "one of immediate, staged, canary"))
 		default:
 			errs = append(errs, mustBeOneOf(tp.Child("action"), string(t.Action),
-				string(RollbackImmediate), string(RollbackStaged), string(RollbackCanary)))
+				string(v1alpha1.RollbackImmediate), string(v1alpha1.RollbackStaged), string(v1alpha1.RollbackCanary)))
 		}
 	}
 	return errs

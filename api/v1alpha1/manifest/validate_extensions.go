@@ -1,14 +1,16 @@
-package v1alpha1
+package manifest
 
 import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
 // validateExtensions keeps argoproj.io/v1alpha1 documents runnable by Argo Rollouts itself:
 // shipsafe's extensions are only accepted under shipsafe.dev/v1alpha1, so the apiVersion
 // tells a reader which tool a manifest needs.
 func validateExtensions(o *Object) field.ErrorList {
-	if o.APIVersion != ArgoGroupVersion {
+	if o.APIVersion != v1alpha1.ArgoGroupVersion {
 		return nil
 	}
 	var used []*field.Path
@@ -32,7 +34,7 @@ func validateExtensions(o *Object) field.ErrorList {
 			}
 		}
 	}
-	var metrics []Metric
+	var metrics []v1alpha1.Metric
 	switch {
 	case o.AnalysisTemplate != nil:
 		metrics = o.AnalysisTemplate.Spec.Metrics
@@ -48,7 +50,7 @@ func validateExtensions(o *Object) field.ErrorList {
 	}
 	errs := make(field.ErrorList, 0, len(used))
 	for _, p := range used {
-		errs = append(errs, field.Forbidden(p, "is a shipsafe extension: use apiVersion "+ShipsafeGroupVersion+" (argoproj.io/v1alpha1 documents must stay runnable by Argo Rollouts)"))
+		errs = append(errs, field.Forbidden(p, "is a shipsafe extension: use apiVersion "+v1alpha1.ShipsafeGroupVersion+" (argoproj.io/v1alpha1 documents must stay runnable by Argo Rollouts)"))
 	}
 	return errs
 }

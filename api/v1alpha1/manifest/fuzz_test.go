@@ -1,4 +1,4 @@
-package v1alpha1
+package manifest
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 // checks that nothing panics, that every error carries a rule, and that accepted input stays
 // accepted after defaults are applied (defaults never make a manifest invalid).
 func FuzzDecodeValidate(f *testing.F) {
-	for _, pattern := range []string{"testdata/valid/*", "testdata/invalid/*", "../../examples/*/*.yaml"} {
+	for _, pattern := range []string{"testdata/valid/*", "testdata/invalid/*", "../../../examples/*/*.yaml"} {
 		files, _ := filepath.Glob(pattern)
 		for _, file := range files {
 			if data, err := os.ReadFile(file); err == nil {

@@ -1,19 +1,21 @@
-package v1alpha1
+package manifest
 
 import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
 // templateIndex holds the templates found among the objects being validated, by name.
 type templateIndex struct {
-	namespaced map[string]*AnalysisTemplateSpec
-	cluster    map[string]*AnalysisTemplateSpec
+	namespaced map[string]*v1alpha1.AnalysisTemplateSpec
+	cluster    map[string]*v1alpha1.AnalysisTemplateSpec
 }
 
 func indexTemplates(objs []Object) templateIndex {
-	idx := templateIndex{namespaced: map[string]*AnalysisTemplateSpec{}, cluster: map[string]*AnalysisTemplateSpec{}}
+	idx := templateIndex{namespaced: map[string]*v1alpha1.AnalysisTemplateSpec{}, cluster: map[string]*v1alpha1.AnalysisTemplateSpec{}}
 	for i := range objs {
 		if t := objs[i].AnalysisTemplate; t != nil {
 			idx.namespaced[t.Name] = &t.Spec
@@ -25,7 +27,7 @@ func indexTemplates(objs []Object) templateIndex {
 	return idx
 }
 
-func (idx templateIndex) lookup(ref AnalysisTemplateRef) *AnalysisTemplateSpec {
+func (idx templateIndex) lookup(ref v1alpha1.AnalysisTemplateRef) *v1alpha1.AnalysisTemplateSpec {
 	if ref.ClusterScope {
 		return idx.cluster[ref.TemplateName]
 	}
@@ -35,9 +37,9 @@ func (idx templateIndex) lookup(ref AnalysisTemplateRef) *AnalysisTemplateSpec {
 // validateRolloutRefs checks a rollout's analysis references against the templates in the set:
 // arguments the templates need are given, metric names do not collide, and pause.analysis
 // names a metric of the background analysis. A template not in the set is only a warning.
-func validateRolloutRefs(r *Rollout, idx templateIndex) (errs, warns field.ErrorList) {
+func validateRolloutRefs(r *v1alpha1.Rollout, idx templateIndex) (errs, warns field.ErrorList) {
 	strategy := field.NewPath("spec", "strategy")
-	check := func(a *RolloutAnalysis, p *field.Path) []*AnalysisTemplateSpec {
+	check := func(a *v1alpha1.RolloutAnalysis, p *field.Path) []*v1alpha1.AnalysisTemplateSpec {
 		specs, e, w := resolveAnalysis(a, idx, p)
 		errs = append(errs, e...)
 		warns = append(warns, w...)
@@ -56,7 +58,7 @@ func validateRolloutRefs(r *Rollout, idx templateIndex) (errs, warns field.Error
 		return errs, warns
 	}
 	cp := strategy.Child("canary")
-	var background []*AnalysisTemplateSpec
+	var background []*v1alpha1.AnalysisTemplateSpec
 	if c.Analysis != nil {
 		background = check(&c.Analysis.RolloutAnalysis, cp.Child("analysis"))
 	}
@@ -73,7 +75,7 @@ func validateRolloutRefs(r *Rollout, idx templateIndex) (errs, warns field.Error
 		}
 		if st.Experiment != nil {
 			for j, a := range st.Experiment.Analyses {
-				ref := AnalysisTemplateRef{TemplateName: a.TemplateName, ClusterScope: a.ClusterScope}
+				ref := v1alpha1.AnalysisTemplateRef{TemplateName: a.TemplateName, ClusterScope: a.ClusterScope}
 				if a.TemplateName != "" && idx.lookup(ref) == nil {
 					warns = append(warns, notInSet(sp.Child("experiment", "analyses").Index(j).Child("templateName"), ref))
 				}
@@ -83,7 +85,7 @@ func validateRolloutRefs(r *Rollout, idx templateIndex) (errs, warns field.Error
 	return errs, warns
 }
 
-func pauseAnalysis(st CanaryStep) *PauseAnalysis {
+func pauseAnalysis(st v1alpha1.CanaryStep) *v1alpha1.PauseAnalysis {
 	if st.Pause == nil {
 		return nil
 	}
@@ -91,7 +93,7 @@ func pauseAnalysis(st CanaryStep) *PauseAnalysis {
 }
 
 // resolveAnalysis finds the referenced templates; it returns them only when all were found.
-func resolveAnalysis(a *RolloutAnalysis, idx templateIndex, p *field.Path) (specs []*AnalysisTemplateSpec, errs, warns field.ErrorList) {
+func resolveAnalysis(a *v1alpha1.RolloutAnalysis, idx templateIndex, p *field.Path) (specs []*v1alpha1.AnalysisTemplateSpec, errs, warns field.ErrorList) {
 	complete := true
 	for i, ref := range a.Templates {
 		if ref.TemplateName == "" {
@@ -134,16 +136,16 @@ func resolveAnalysis(a *RolloutAnalysis, idx templateIndex, p *field.Path) (spec
 	return specs, errs, warns
 }
 
-func notInSet(p *field.Path, ref AnalysisTemplateRef) *field.Error {
-	kind := KindAnalysisTemplate
+func notInSet(p *field.Path, ref v1alpha1.AnalysisTemplateRef) *field.Error {
+	kind := v1alpha1.KindAnalysisTemplate
 	if ref.ClusterScope {
-		kind = KindClusterAnalysisTemplate
+		kind = v1alpha1.KindClusterAnalysisTemplate
 	}
 	return &field.Error{Type: field.ErrorTypeNotFound, Field: p.String(), BadValue: ref.TemplateName,
 		Detail: fmt.Sprintf("%s %q is not among the validated files (fine if it exists where the rollout runs)", kind, ref.TemplateName)}
 }
 
-func hasMetric(specs []*AnalysisTemplateSpec, name string) bool {
+func hasMetric(specs []*v1alpha1.AnalysisTemplateSpec, name string) bool {
 	for _, s := range specs {
 		for _, m := range s.Metrics {
 			if m.Name == name {

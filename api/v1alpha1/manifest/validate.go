@@ -1,9 +1,8 @@
-package v1alpha1
+package manifest
 
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
 // Validate checks every object and the references between them (rollouts → templates in the
@@ -257,7 +258,7 @@ func isZeroIntOrPercent(v *intstr.IntOrString) bool {
 }
 
 // validateDuration checks a Go duration string; positive requires > 0.
-func validateDuration(d DurationString, path *field.Path, positive bool) field.ErrorList {
+func validateDuration(d v1alpha1.DurationString, path *field.Path, positive bool) field.ErrorList {
 	if d == "" {
 		return nil
 	}
@@ -283,11 +284,6 @@ func validateDuration(d DurationString, path *field.Path, positive bool) field.E
 func isArgPlaceholder(s string) bool {
 	loc := argPlaceholder.FindStringIndex(strings.TrimSpace(s))
 	return loc != nil && loc[0] == 0 && loc[1] == len(strings.TrimSpace(s))
-}
-
-// compileAnchored compiles a dry-run metric pattern matched against the whole name.
-func compileAnchored(pattern string) (*regexp.Regexp, error) {
-	return regexp.Compile("^(?:" + pattern + ")$")
 }
 
 // uniqueName requires a non-empty name not seen before in its list, and records it.

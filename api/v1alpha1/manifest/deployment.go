@@ -1,8 +1,10 @@
-package v1alpha1
+package manifest
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
 // ConvertedFromDeployment is Object.ConvertedFrom for a Rollout made from a Deployment.
@@ -11,10 +13,10 @@ const ConvertedFromDeployment = "apps/v1 Deployment"
 // DeploymentToRollout converts an apps/v1 Deployment with a RollingUpdate strategy (the
 // default) into a Rollout with shipsafe's rolling strategy, so users migrate without
 // rewriting manifests. A Recreate strategy is rejected with its path.
-func DeploymentToRollout(d *appsv1.Deployment) (*Rollout, field.ErrorList) {
+func DeploymentToRollout(d *appsv1.Deployment) (*v1alpha1.Rollout, field.ErrorList) {
 	var errs field.ErrorList
 	strategy := field.NewPath("spec", "strategy")
-	rolling := &RollingStrategy{}
+	rolling := &v1alpha1.RollingStrategy{}
 	switch d.Spec.Strategy.Type {
 	case "", appsv1.RollingUpdateDeploymentStrategyType:
 		if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
@@ -25,21 +27,21 @@ func DeploymentToRollout(d *appsv1.Deployment) (*Rollout, field.ErrorList) {
 		errs = append(errs, mustBeOneOf(strategy.Child("type"), string(d.Spec.Strategy.Type),
 			string(appsv1.RollingUpdateDeploymentStrategyType)))
 	}
-	ro := &Rollout{
+	ro := &v1alpha1.Rollout{
 		ObjectMeta: d.ObjectMeta,
-		Spec: RolloutSpec{
+		Spec: v1alpha1.RolloutSpec{
 			Replicas:                d.Spec.Replicas,
 			Selector:                d.Spec.Selector,
 			Template:                d.Spec.Template,
 			MinReadySeconds:         d.Spec.MinReadySeconds,
-			Strategy:                RolloutStrategy{Rolling: rolling},
+			Strategy:                v1alpha1.RolloutStrategy{Rolling: rolling},
 			RevisionHistoryLimit:    d.Spec.RevisionHistoryLimit,
 			Paused:                  d.Spec.Paused,
 			ProgressDeadlineSeconds: d.Spec.ProgressDeadlineSeconds,
 		},
 	}
-	ro.APIVersion = ShipsafeGroupVersion
-	ro.Kind = KindRollout
+	ro.APIVersion = v1alpha1.ShipsafeGroupVersion
+	ro.Kind = v1alpha1.KindRollout
 	return ro, errs
 }
 

@@ -1,4 +1,4 @@
-package v1alpha1
+package manifest
 
 import (
 	"encoding/json"
@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
 // validateCanary checks the canary strategy and every step.
-func validateCanary(c *CanaryStrategy, p *field.Path) field.ErrorList {
+func validateCanary(c *v1alpha1.CanaryStrategy, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if c.CanaryService != "" {
 		errs = append(errs, validateServiceName(c.CanaryService, p.Child("canaryService"))...)
@@ -23,10 +25,10 @@ func validateCanary(c *CanaryStrategy, p *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateSurgeUnavailable(c.MaxSurge, c.MaxUnavailable, p)...)
 	if c.ScaleDownDelaySeconds != nil {
-		errs = append(errs, validateRange(*c.ScaleDownDelaySeconds, 0, MaxDelaySeconds, p.Child("scaleDownDelaySeconds"))...)
+		errs = append(errs, validateRange(*c.ScaleDownDelaySeconds, 0, v1alpha1.MaxDelaySeconds, p.Child("scaleDownDelaySeconds"))...)
 	}
 	if c.AbortScaleDownDelaySeconds != nil {
-		errs = append(errs, validateRange(*c.AbortScaleDownDelaySeconds, 0, MaxDelaySeconds, p.Child("abortScaleDownDelaySeconds"))...)
+		errs = append(errs, validateRange(*c.AbortScaleDownDelaySeconds, 0, v1alpha1.MaxDelaySeconds, p.Child("abortScaleDownDelaySeconds"))...)
 	}
 	errs = append(errs, validateNonNegative(c.ScaleDownDelayRevisionLimit, p.Child("scaleDownDelayRevisionLimit"))...)
 	errs = append(errs, validateNonNegative(c.MinPodsPerReplicaSet, p.Child("minPodsPerReplicaSet"))...)
@@ -99,7 +101,7 @@ func validateCanary(c *CanaryStrategy, p *field.Path) field.ErrorList {
 // scale fields may accompany each other, e.g. setCanaryScale with setHeaderRoute.
 const stepKinds = "setWeight, pause, analysis, experiment, plugin"
 
-func validateStep(c *CanaryStrategy, i int, maxWeight int32, managed map[string]bool, p *field.Path) field.ErrorList {
+func validateStep(c *v1alpha1.CanaryStrategy, i int, maxWeight int32, managed map[string]bool, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	st := &c.Steps[i]
 	kinds, total := 0, 0
@@ -159,11 +161,11 @@ func requireRouting(routed bool, p *field.Path) field.ErrorList {
 	return field.ErrorList{field.Forbidden(p, "needs spec.strategy.canary.trafficRouting (e.g. gateway: {})")}
 }
 
-func validatePause(c *CanaryStrategy, i int, p *field.Path) field.ErrorList {
+func validatePause(c *v1alpha1.CanaryStrategy, i int, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	pause := c.Steps[i].Pause
 	if pause.Duration != nil {
-		d, err := parseIntOrDuration(*pause.Duration)
+		d, _, err := pause.PauseDuration()
 		switch {
 		case err != nil:
 			errs = append(errs, field.Invalid(p.Child("duration"), pause.Duration.String(), err.Error()))
@@ -194,7 +196,7 @@ func validatePause(c *CanaryStrategy, i int, p *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateSetCanaryScale(s *SetCanaryScale, p *field.Path) field.ErrorList {
+func validateSetCanaryScale(s *v1alpha1.SetCanaryScale, p *field.Path) field.ErrorList {
 	set := 0
 	for _, b := range []bool{s.Weight != nil, s.Replicas != nil, s.MatchTrafficWeight} {
 		if b {
@@ -220,7 +222,7 @@ func validateManagedName(name string, managed map[string]bool, p *field.Path) fi
 	return nil
 }
 
-func validateHeaderRoute(r *SetHeaderRoute, managed map[string]bool, p *field.Path) field.ErrorList {
+func validateHeaderRoute(r *v1alpha1.SetHeaderRoute, managed map[string]bool, p *field.Path) field.ErrorList {
 	errs := validateManagedName(r.Name, managed, p.Child("name"))
 	for i, m := range r.Match {
 		mp := p.Child("match").Index(i)
@@ -236,7 +238,7 @@ func validateHeaderRoute(r *SetHeaderRoute, managed map[string]bool, p *field.Pa
 	return errs
 }
 
-func validateMirrorRoute(r *SetMirrorRoute, managed map[string]bool, p *field.Path) field.ErrorList {
+func validateMirrorRoute(r *v1alpha1.SetMirrorRoute, managed map[string]bool, p *field.Path) field.ErrorList {
 	errs := validateManagedName(r.Name, managed, p.Child("name"))
 	if r.Percentage != nil {
 		errs = append(errs, validateRange(*r.Percentage, 0, 100, p.Child("percentage"))...)
@@ -260,7 +262,7 @@ func validateMirrorRoute(r *SetMirrorRoute, managed map[string]bool, p *field.Pa
 	return errs
 }
 
-func validateStringMatch(m *StringMatch, p *field.Path) field.ErrorList {
+func validateStringMatch(m *v1alpha1.StringMatch, p *field.Path) field.ErrorList {
 	set := 0
 	for _, s := range []string{m.Exact, m.Prefix, m.Regex} {
 		if s != "" {
@@ -280,7 +282,7 @@ func validateStringMatch(m *StringMatch, p *field.Path) field.ErrorList {
 
 // validateExperiment checks the shape only: experiments are accepted and the engine reports
 // them as not supported when it reaches the step.
-func validateExperiment(e *RolloutExperimentStep, routed bool, p *field.Path) field.ErrorList {
+func validateExperiment(e *v1alpha1.RolloutExperimentStep, routed bool, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(e.Templates) == 0 {
 		errs = append(errs, field.Required(p.Child("templates"), "at least one template"))
@@ -314,7 +316,7 @@ func validateExperiment(e *RolloutExperimentStep, routed bool, p *field.Path) fi
 
 // needsServices mirrors Argo: routers other than shipsafe's gateway select pods through the
 // stable and canary services, except Istio with subsets (destinationRule) and ping-pong.
-func needsServices(c *CanaryStrategy) bool {
+func needsServices(c *v1alpha1.CanaryStrategy) bool {
 	tr := c.TrafficRouting
 	if c.PingPong != nil {
 		return false

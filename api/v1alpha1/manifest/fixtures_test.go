@@ -1,4 +1,4 @@
-package v1alpha1
+package manifest
 
 import (
 	"bufio"
@@ -68,7 +68,7 @@ func wantLines(data []byte) []string {
 // TestExamplesValidate validates every file under examples/ together (so their template
 // references are checked) and each strategy folder on its own, without warnings.
 func TestExamplesValidate(t *testing.T) {
-	root := filepath.Join("..", "..", "examples")
+	root := filepath.Join("..", "..", "..", "examples")
 	res, err := LoadPath(root, nil)
 	if err != nil {
 		t.Fatalf("examples invalid:\n%v", err)
