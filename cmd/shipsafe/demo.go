@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,10 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shipsafe/shipsafe/internal/controlplane"
+	"github.com/shipsafe/shipsafe/internal/apiservice"
 	"github.com/shipsafe/shipsafe/internal/embedded"
 	"github.com/shipsafe/shipsafe/internal/loadgen"
-	"github.com/shipsafe/shipsafe/internal/server"
 )
 
 //go:embed demo/*.yaml
@@ -165,7 +163,7 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (err error) {
 	if err := d.apply(ctx, "canary.yaml", "v2"); err != nil { // the spec back to the stable version
 		return err
 	}
-	if _, err := d.waitFor(ctx, "detector", 60*time.Second, "back on v2", func(v controlplane.RolloutView) (bool, error) {
+	if _, err := d.waitFor(ctx, "detector", 60*time.Second, "back on v2", func(v apiservice.RolloutView) (bool, error) {
 		return !v.Status.Abort && v.Status.Phase == "Healthy", nil
 	}); err != nil {
 		return err
@@ -194,7 +192,7 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (err error) {
 		return err
 	}
 	d.say("preview v2 is up beside active v1; promoting")
-	if err := rt.Control.Command(ctx, "demo", "detector-bg", server.Command{Kind: "promote"}); err != nil {
+	if err := rt.API.Command(ctx, "demo", "detector-bg", apiservice.Command{Kind: "promote"}); err != nil {
 		return err
 	}
 	if _, err := d.waitStable(ctx, "detector-bg", "v2", 60*time.Second); err != nil {
@@ -218,22 +216,17 @@ func (d *demo) apply(ctx context.Context, file, model string) error {
 		return err
 	}
 	text := strings.ReplaceAll(string(b), "{{MODEL}}", model)
-	_, err = d.rt.Control.Apply(ctx, "demo", []byte(text))
+	_, err = d.rt.API.Apply(ctx, "demo", []byte(text))
 	return err
 }
 
 // view reads a rollout's current view.
-func (d *demo) view(ctx context.Context, name string) (controlplane.RolloutView, error) {
-	var v controlplane.RolloutView
-	raw, err := d.rt.Control.Get(ctx, name)
-	if err != nil {
-		return v, err
-	}
-	return v, json.Unmarshal(raw, &v)
+func (d *demo) view(ctx context.Context, name string) (apiservice.RolloutView, error) {
+	return d.rt.API.Get(ctx, name)
 }
 
 // waitFor polls a rollout until ok says it is done.
-func (d *demo) waitFor(ctx context.Context, name string, timeout time.Duration, what string, ok func(controlplane.RolloutView) (bool, error)) (controlplane.RolloutView, error) {
+func (d *demo) waitFor(ctx context.Context, name string, timeout time.Duration, what string, ok func(apiservice.RolloutView) (bool, error)) (apiservice.RolloutView, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		v, err := d.view(ctx, name)
@@ -254,8 +247,8 @@ func (d *demo) waitFor(ctx context.Context, name string, timeout time.Duration, 
 	}
 }
 
-func (d *demo) waitStable(ctx context.Context, name, model string, timeout time.Duration) (controlplane.RolloutView, error) {
-	return d.waitFor(ctx, name, timeout, "healthy on "+model, func(v controlplane.RolloutView) (bool, error) {
+func (d *demo) waitStable(ctx context.Context, name, model string, timeout time.Duration) (apiservice.RolloutView, error) {
+	return d.waitFor(ctx, name, timeout, "healthy on "+model, func(v apiservice.RolloutView) (bool, error) {
 		if v.Status.Abort {
 			return false, fmt.Errorf("%s: rolled back while waiting for %s: %s", name, model, v.RollbackCause)
 		}
@@ -271,8 +264,8 @@ func (d *demo) waitStable(ctx context.Context, name, model string, timeout time.
 	})
 }
 
-func (d *demo) waitAborted(ctx context.Context, name string, timeout time.Duration) (controlplane.RolloutView, error) {
-	return d.waitFor(ctx, name, timeout, "rolled back", func(v controlplane.RolloutView) (bool, error) {
+func (d *demo) waitAborted(ctx context.Context, name string, timeout time.Duration) (apiservice.RolloutView, error) {
+	return d.waitFor(ctx, name, timeout, "rolled back", func(v apiservice.RolloutView) (bool, error) {
 		if v.Status.Phase == "Healthy" && v.Status.StableRS == v.Status.CurrentPodHash && v.Status.CurrentPodHash != "" {
 			for _, r := range v.Revisions {
 				if r.Hash == v.Status.StableRS && r.Model == "v3" {
@@ -285,7 +278,7 @@ func (d *demo) waitAborted(ctx context.Context, name string, timeout time.Durati
 }
 
 func (d *demo) waitPhase(ctx context.Context, name, phase string, timeout time.Duration) error {
-	_, err := d.waitFor(ctx, name, timeout, phase, func(v controlplane.RolloutView) (bool, error) {
+	_, err := d.waitFor(ctx, name, timeout, phase, func(v apiservice.RolloutView) (bool, error) {
 		return string(v.Status.Phase) == phase, nil
 	})
 	return err

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shipsafe/shipsafe/internal/controlplane"
+	"github.com/shipsafe/shipsafe/internal/apiservice"
 	"github.com/shipsafe/shipsafe/internal/loadgen"
 	"github.com/shipsafe/shipsafe/internal/store"
 )
@@ -17,7 +17,7 @@ import (
 func (d *demo) narrate(ctx context.Context) {
 	var after int64
 	for {
-		evs, err := d.rt.Control.Events(ctx, "", after, 100)
+		evs, err := d.rt.API.Events(ctx, "", after, 100)
 		if err == nil {
 			for _, e := range evs {
 				after = e.ID
@@ -34,7 +34,7 @@ func (d *demo) narrate(ctx context.Context) {
 
 // served reports the live requests a revision answered (from the deployment history) and
 // the shadow copies it answered (from the gateway's recorder).
-func (d *demo) served(ctx context.Context, name string, v controlplane.RolloutView) (live, shadow int64) {
+func (d *demo) served(ctx context.Context, name string, v apiservice.RolloutView) (live, shadow int64) {
 	hs, err := d.rt.Store.ListHistory(ctx, name, 20)
 	if err != nil {
 		return 0, 0
@@ -79,7 +79,7 @@ func (d *demo) runsOf(ctx context.Context, rollout, revision string) []runWithMe
 }
 
 // thresholdComparison contrasts the judge with the dry-run threshold rule on the same run.
-func (d *demo) thresholdComparison(ctx context.Context, name string, v controlplane.RolloutView) {
+func (d *demo) thresholdComparison(ctx context.Context, name string, v apiservice.RolloutView) {
 	for _, r := range d.runsOf(ctx, name, v.Status.CurrentPodHash) {
 		var judgeAt, thresholdAt time.Time
 		inconclusive := 0
@@ -168,7 +168,7 @@ func detailText(h store.HistoryEntry) string {
 // liveComparison reports, for a revision judged live by the threshold rule with the judge in
 // dry run, when each said "worse" and how many live requests the bad revision had served by
 // then (from the gateway's per-second records).
-func (d *demo) liveComparison(ctx context.Context, name string, v controlplane.RolloutView) {
+func (d *demo) liveComparison(ctx context.Context, name string, v apiservice.RolloutView) {
 	rev := v.Status.CurrentPodHash
 	for _, r := range d.runsOf(ctx, name, rev) {
 		var judgeAt, thresholdAt time.Time

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shipsafe/shipsafe/internal/controlplane"
+	"github.com/shipsafe/shipsafe/internal/apiservice"
 )
 
 // newRolloutCmds returns the CLI commands that talk to a running `shipsafe up`.
@@ -76,7 +76,7 @@ func newRolloutCmds() []*cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(v)
 			}
-			var list struct{ Items []controlplane.RolloutView }
+			var list struct{ Items []apiservice.RolloutView }
 			if err := c.do(cmd.Context(), "GET", "/api/v1/rollouts", nil, &list); err != nil {
 				return err
 			}
@@ -187,7 +187,7 @@ func orDash(s string) string {
 	return s
 }
 
-func stepText(v controlplane.RolloutView) string {
+func stepText(v apiservice.RolloutView) string {
 	if v.Status.CurrentStepIndex == nil || v.Steps == 0 {
 		return "-"
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/shipsafe/shipsafe/internal/controlplane"
+	"github.com/shipsafe/shipsafe/internal/apiservice"
 )
 
 func newStatusCmd(client func() (*apiClient, error)) *cobra.Command {
@@ -28,7 +28,7 @@ func newStatusCmd(client func() (*apiClient, error)) *cobra.Command {
 			tty := term.IsTerminal(int(os.Stdout.Fd()))
 			last := ""
 			for {
-				var v controlplane.RolloutView
+				var v apiservice.RolloutView
 				if err := c.do(cmd.Context(), "GET", "/api/v1/rollouts/"+url.PathEscape(args[0]), nil, &v); err != nil {
 					return err
 				}
@@ -57,7 +57,7 @@ func newStatusCmd(client func() (*apiClient, error)) *cobra.Command {
 }
 
 // renderStatus draws a rollout: phase, step, a weight bar per revision, replicas, analysis.
-func renderStatus(v controlplane.RolloutView) string {
+func renderStatus(v apiservice.RolloutView) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s)  phase %s  step %s\n", v.Name, v.Strategy, v.Status.Phase, stepText(v))
 	if v.Status.Message != "" {

@@ -10,21 +10,10 @@ import (
 
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
 	"github.com/shipsafe/shipsafe/internal/analysis"
+	"github.com/shipsafe/shipsafe/internal/progress"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 	"github.com/shipsafe/shipsafe/internal/store"
 )
-
-// Template keys: analysis templates share the store's object table with rollouts under
-// "Kind/name" keys; rollout names cannot contain "/".
-const (
-	templatePrefix        = "AnalysisTemplate/"
-	clusterTemplatePrefix = "ClusterAnalysisTemplate/"
-)
-
-func isTemplateKey(name string) bool {
-	return len(name) > len(templatePrefix) && name[:len(templatePrefix)] == templatePrefix ||
-		len(name) > len(clusterTemplatePrefix) && name[:len(clusterTemplatePrefix)] == clusterTemplatePrefix
-}
 
 // driveAnalysis advances every analysis run of the rollout and reports their states to
 // the engine. It returns the soonest time a run wants to be measured again.
@@ -73,7 +62,7 @@ func (cp *ControlPlane) driveAnalysis(ctx context.Context, l *loaded, now time.T
 func (cp *ControlPlane) startRuns(ctx context.Context, l *loaded, reqs []rollout.AnalysisRequest, now time.Time) []rollout.Event {
 	var events []rollout.Event
 	for _, req := range reqs {
-		if l.rec.hasRun(req.Name) {
+		if l.rec.HasRun(req.Name) {
 			continue
 		}
 		run, err := cp.buildRun(ctx, l, req)
@@ -91,7 +80,7 @@ func (cp *ControlPlane) startRuns(ctx context.Context, l *loaded, reqs []rollout
 			cp.log.Warn("store new analysis run", "run", req.Name, "err", err)
 			continue
 		}
-		l.rec.Runs = append(l.rec.Runs, runRef{Name: req.Name, Kind: req.Kind, Revision: req.Revision, Stable: req.Stable})
+		l.rec.Runs = append(l.rec.Runs, progress.RunRef{Name: req.Name, Kind: req.Kind, Revision: req.Revision, Stable: req.Stable})
 	}
 	return events
 }
@@ -123,28 +112,20 @@ func (cp *ControlPlane) stopRuns(ctx context.Context, l *loaded, names []string)
 	}
 }
 
-func (r *record) hasRun(name string) bool {
-	for _, ref := range r.Runs {
-		if ref.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // buildRun merges the named templates and the resolved args into a new run.
 func (cp *ControlPlane) buildRun(ctx context.Context, l *loaded, req rollout.AnalysisRequest) (*v1alpha1.AnalysisRun, error) {
 	var tmpls []analysis.Template
 	for _, ref := range req.Templates {
-		key := templatePrefix + ref.TemplateName
+		kind := store.KindAnalysisTemplate
 		if ref.ClusterScope {
-			key = clusterTemplatePrefix + ref.TemplateName
+			kind = store.KindClusterAnalysisTemplate
 		}
-		row, err := cp.opts.Store.GetRollout(ctx, key)
+		key := kind + "/" + ref.TemplateName
+		row, err := cp.opts.Store.GetTemplate(ctx, kind, ref.TemplateName)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("template %s not found: apply it first", key)
 		} else if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read %s: %w", key, err)
 		}
 		var t v1alpha1.AnalysisTemplate
 		if err := json.Unmarshal(row.Spec, &t); err != nil {

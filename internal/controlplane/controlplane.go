@@ -8,29 +8,26 @@ package controlplane
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/shipsafe/shipsafe/internal/analysis"
-	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/platform"
 	"github.com/shipsafe/shipsafe/internal/store"
+	"github.com/shipsafe/shipsafe/internal/traffic"
+	"github.com/shipsafe/shipsafe/internal/workload"
 )
-
-// Router sets traffic on the data plane (the gateway process, through its admin API).
-type Router interface {
-	SetRoutes(ctx context.Context, t gateway.RouteTable) error
-	Routes(ctx context.Context) (gateway.RouteTable, error)
-}
 
 // Options configure a ControlPlane.
 type Options struct {
-	Store    *store.Store
+	Store    store.Store
 	Platform platform.Platform
-	Router   Router
+	Router   traffic.Router
 	Analysis *analysis.Executor
+	// Model names the model a pod template serves, for history, audit and `status`
+	// (default workload.FromAnnotations).
+	Model workload.Identify
 	// TriggerProvider measures the rollouts' rollbackTriggers (the builtin provider); nil
 	// disables triggers.
 	TriggerProvider analysis.Provider
@@ -48,10 +45,6 @@ type ControlPlane struct {
 
 	mu      sync.Mutex
 	workers map[string]*worker
-	// services holds each rollout's gateway services; the route table is their union.
-	services map[string]map[string]gateway.Service
-	// routesMu serialises route pushes so the data plane sees tables in order.
-	routesMu sync.Mutex
 }
 
 type worker struct {
@@ -74,29 +67,15 @@ func New(opts Options) (*ControlPlane, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &ControlPlane{opts: opts, log: opts.Log, workers: map[string]*worker{}, services: map[string]map[string]gateway.Service{}}, nil
+	if opts.Model == nil {
+		opts.Model = workload.FromAnnotations
+	}
+	return &ControlPlane{opts: opts, log: opts.Log, workers: map[string]*worker{}}, nil
 }
 
 // Run starts a worker for every stored rollout (resuming each from its stored status) and
 // keeps the set of workers in step with the store until ctx is cancelled.
 func (cp *ControlPlane) Run(ctx context.Context) error {
-	// Adopt the route table the data plane is serving, so a restart changes nothing until
-	// each worker has reconciled; adopted services are dropped once every worker has had
-	// time to claim its own (adoptFor).
-	if t, err := cp.opts.Router.Routes(ctx); err == nil && len(t.Services) > 0 {
-		cp.mu.Lock()
-		cp.services[adoptedOwner] = t.Services
-		cp.mu.Unlock()
-		go func() {
-			select {
-			case <-ctx.Done():
-			case <-time.After(adoptFor):
-				cp.mu.Lock()
-				delete(cp.services, adoptedOwner)
-				cp.mu.Unlock()
-			}
-		}()
-	}
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
@@ -112,13 +91,6 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 	}
 }
 
-// adoptedOwner holds the services found in the data plane at start, until the workers
-// have claimed theirs; rollout names cannot contain "/".
-const adoptedOwner = "/adopted"
-
-// adoptFor is how long adopted services are kept.
-const adoptFor = 30 * time.Second
-
 func (cp *ControlPlane) syncWorkers(ctx context.Context) error {
 	rows, err := cp.opts.Store.ListRollouts(ctx)
 	if err != nil {
@@ -127,9 +99,6 @@ func (cp *ControlPlane) syncWorkers(ctx context.Context) error {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	for _, r := range rows {
-		if isTemplateKey(r.Name) {
-			continue
-		}
 		if _, ok := cp.workers[r.Name]; !ok {
 			cp.startWorkerLocked(ctx, r.Name)
 		}
@@ -197,8 +166,11 @@ func (cp *ControlPlane) stopAll() {
 func (cp *ControlPlane) runWorker(ctx context.Context, name string, w *worker) {
 	log := cp.log.With("rollout", name)
 	failures := 0
+	// The first pass checks that the data plane serves what the stored status says (it
+	// may have restarted while no control plane ran).
+	verify := true
 	for {
-		next, gone, err := cp.reconcile(ctx, name)
+		next, gone, err := cp.reconcile(ctx, name, verify)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -211,6 +183,7 @@ func (cp *ControlPlane) runWorker(ctx context.Context, name string, w *worker) {
 			next = min(time.Duration(failures)*cp.opts.Tick, 10*time.Second)
 		default:
 			failures = 0
+			verify = false
 		}
 		if next <= 0 || next > cp.opts.Tick {
 			next = cp.opts.Tick
@@ -225,41 +198,4 @@ func (cp *ControlPlane) runWorker(ctx context.Context, name string, w *worker) {
 		case <-t.C:
 		}
 	}
-}
-
-// setServices replaces one rollout's gateway services and pushes the whole table.
-func (cp *ControlPlane) setServices(ctx context.Context, rollout string, svcs map[string]gateway.Service) error {
-	cp.routesMu.Lock()
-	defer cp.routesMu.Unlock()
-	cp.mu.Lock()
-	if svcs == nil {
-		delete(cp.services, rollout)
-	} else {
-		cp.services[rollout] = svcs
-	}
-	for name := range svcs {
-		delete(cp.services[adoptedOwner], name) // claimed
-	}
-	table := gateway.RouteTable{Services: map[string]gateway.Service{}}
-	for _, m := range cp.services {
-		for n, s := range m {
-			table.Services[n] = s
-		}
-	}
-	cp.mu.Unlock()
-	if len(table.Services) == 0 {
-		// The gateway refuses an empty table; with nothing routable there is nothing to
-		// change yet (a revision gets routes once it has a ready replica).
-		return nil
-	}
-	if err := cp.opts.Router.SetRoutes(ctx, table); err != nil {
-		return fmt.Errorf("set routes: %w", err)
-	}
-	return nil
-}
-
-// Snapshotter reads per-revision traffic records from the data plane (history counts and
-// the builtin analysis provider use it).
-type Snapshotter interface {
-	Snapshot(ctx context.Context, service, revision string, since time.Time) (gateway.RevisionSnapshot, error)
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shipsafe/shipsafe/internal/progress"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 	"github.com/shipsafe/shipsafe/internal/store"
+	"github.com/shipsafe/shipsafe/internal/traffic"
 )
 
 // trackHistory keeps the deployment history in step with the engine: an entry opens when a
@@ -31,18 +33,18 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 		}
 		if outcome != "" {
 			h := store.HistoryEntry{ID: rec.HistoryID, Rollout: l.row.Name, Revision: rec.HistoryRevision, ModelDigest: rec.HistoryModel,
-				Strategy: strategyOf(l), StartedAt: rec.HistoryStartedAt, EndedAt: now, Outcome: outcome}
+				Strategy: progress.Strategy(l.rollout), StartedAt: rec.HistoryStartedAt, EndedAt: now, Outcome: outcome}
 			served := cp.served(ctx, mainService(l.rollout), rec.HistoryRevision, h.StartedAt)
-			h.RequestsServed, h.Errors = served.requests, served.errors
+			h.RequestsServed, h.Errors = served.Requests, served.Errors
 			if outcome == "RolledBack" {
 				cause := cp.rollbackCause(ctx, l, st)
 				rec.RollbackCause = cause
 				h.Detail = mustJSON(map[string]string{"cause": cause, "message": st.AbortMessage})
 				events = append(events, rollout.Event{Type: rollout.EventWarning, Reason: "RolledBack",
-					Message: fmt.Sprintf("revision %s (%s) rolled back after serving %d requests: %s", rec.HistoryRevision, modelOf(rec.Templates[rec.HistoryRevision]), served.requests, cause)})
-				// Audited once the pass's status is stored (flushAudits), so a lost write
-				// does not audit the same rollback twice.
-				l.audits = append(l.audits, store.AuditEntry{Actor: "controller", Action: "rollback", Target: "rollout/" + l.row.Name, Revision: rec.HistoryRevision, ModelDigest: modelDigest(rec.Templates[rec.HistoryRevision]), Detail: h.Detail})
+					Message: fmt.Sprintf("revision %s (%s) rolled back after serving %d requests: %s", rec.HistoryRevision, cp.modelName(l, rec.HistoryRevision), served.Requests, cause)})
+				// Audited with the pass's status write, so a lost write does not audit the
+				// same rollback twice.
+				l.audits = append(l.audits, store.AuditEntry{Actor: "controller", Action: "rollback", Target: "rollout/" + l.row.Name, Revision: rec.HistoryRevision, ModelDigest: cp.modelDigest(l, rec.HistoryRevision), Detail: h.Detail})
 			}
 			if _, err := cp.opts.Store.RecordHistory(ctx, h); err != nil {
 				cp.log.Warn("record history", "err", err)
@@ -54,7 +56,7 @@ func (cp *ControlPlane) trackHistory(ctx context.Context, l *loaded, prev, st ro
 		h, ok := cp.orphanedHistory(ctx, l.row.Name, st.CurrentPodHash)
 		if !ok {
 			var err error
-			h, err = cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: modelDigest(rec.Templates[st.CurrentPodHash]), Strategy: strategyOf(l), StartedAt: now})
+			h, err = cp.opts.Store.RecordHistory(ctx, store.HistoryEntry{Rollout: l.row.Name, Revision: st.CurrentPodHash, ModelDigest: cp.modelDigest(l, st.CurrentPodHash), Strategy: progress.Strategy(l.rollout), StartedAt: now})
 			ok = err == nil
 		}
 		if ok {
@@ -76,22 +78,19 @@ func (cp *ControlPlane) orphanedHistory(ctx context.Context, rolloutName, revisi
 	return hs[0], true
 }
 
-type servedCounts struct{ requests, errors int64 }
-
-// served asks the data plane how many requests a revision answered since a time.
-func (cp *ControlPlane) served(ctx context.Context, svc, revision string, since time.Time) servedCounts {
-	snap, ok := cp.opts.Router.(Snapshotter)
+// served asks the data plane how many requests a revision answered since a time (zero
+// when the router cannot count).
+func (cp *ControlPlane) served(ctx context.Context, svc, revision string, since time.Time) traffic.Served {
+	c, ok := cp.opts.Router.(traffic.Counter)
 	if !ok {
-		return servedCounts{}
+		return traffic.Served{}
 	}
-	s, err := snap.Snapshot(ctx, svc, revision, since)
+	s, err := c.Served(ctx, svc, revision, since)
 	if err != nil {
-		return servedCounts{}
+		cp.log.Warn("count served requests", "service", svc, "revision", revision, "err", err)
+		return traffic.Served{}
 	}
-	// The recorder counts mirrored (shadow) copies among a revision's requests; only the
-	// live ones reached clients.
-	live := int64(s.Requests) - int64(s.Mirror.Sent)
-	return servedCounts{requests: max(live, 0), errors: int64(s.StatusClass[5] + s.StatusClass[0])}
+	return s
 }
 
 // rollbackCause names the failed measurement of the revision's failed analysis run.
@@ -110,24 +109,4 @@ func (cp *ControlPlane) rollbackCause(ctx context.Context, l *loaded, st rollout
 		return st.AbortMessage
 	}
 	return "aborted"
-}
-
-func strategyOf(l *loaded) string {
-	switch s := l.rollout.Spec.Strategy; {
-	case s.Canary != nil:
-		return "canary"
-	case s.BlueGreen != nil:
-		return "blueGreen"
-	}
-	return "rolling"
-}
-
-// flushAudits writes the audit entries a pass decided, after its status was stored.
-func (cp *ControlPlane) flushAudits(ctx context.Context, l *loaded) {
-	for _, a := range l.audits {
-		if _, err := cp.opts.Store.Audit(ctx, a); err != nil {
-			cp.log.Warn("audit", "rollout", l.row.Name, "action", a.Action, "err", err)
-		}
-	}
-	l.audits = nil
 }

@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	apimanifest "github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
 	"github.com/shipsafe/shipsafe/internal/analysis"
-	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/platform"
 	"github.com/shipsafe/shipsafe/internal/store"
+	"github.com/shipsafe/shipsafe/internal/store/memory"
+	"github.com/shipsafe/shipsafe/internal/traffic/none"
 )
 
 // readyPlatform makes every desired replica ready at once; onApply runs inside Apply,
@@ -62,13 +62,6 @@ func (p *readyPlatform) Usage(context.Context, string, string) (platform.Usage, 
 	return platform.Usage{}, nil
 }
 
-type nopRouter struct{}
-
-func (nopRouter) SetRoutes(context.Context, gateway.RouteTable) error { return nil }
-func (nopRouter) Routes(context.Context) (gateway.RouteTable, error) {
-	return gateway.RouteTable{}, nil
-}
-
 func testRollout(flag string) string {
 	return `apiVersion: shipsafe.dev/v1alpha1
 kind: Rollout
@@ -100,11 +93,7 @@ spec:
 // pass runs from the stored status.
 func TestInterruptedPassOpensOneHistoryEntry(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "shipsafe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := memory.New(nil)
 	reg, err := analysis.NewRegistry()
 	if err != nil {
 		t.Fatal(err)
@@ -115,13 +104,13 @@ func TestInterruptedPassOpensOneHistoryEntry(t *testing.T) {
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	plat := &readyPlatform{desired: map[string]map[string]int{}}
-	cp, err := New(Options{Store: st, Platform: plat, Router: nopRouter{}, Analysis: exec, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
+	cp, err := New(Options{Store: st, Platform: plat, Router: none.Router{}, Analysis: exec, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pass := func() error {
 		now = now.Add(time.Second)
-		_, _, err := cp.reconcile(ctx, "hist")
+		_, _, err := cp.reconcile(ctx, "hist", false)
 		return err
 	}
 	// Stored directly, not through Apply: Apply would start a worker, and this test runs
@@ -131,7 +120,7 @@ func TestInterruptedPassOpensOneHistoryEntry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.PutRollout(ctx, "hist", objs[0].Rollout, nil, store.AnyVersion); err != nil {
+		if _, err := st.PutRollouts(ctx, []store.RolloutPut{{Name: "hist", Spec: objs[0].Rollout, ExpectedVersion: store.AnyVersion}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -151,7 +140,7 @@ func TestInterruptedPassOpensOneHistoryEntry(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		if _, err := st.UpdateStatus(ctx, "hist", row.Status, row.ResourceVersion); err != nil {
+		if _, err := st.UpdateStatus(ctx, store.StatusWrite{Name: "hist", Status: row.Status, ExpectedVersion: row.ResourceVersion}); err != nil {
 			t.Error(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,15 +12,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/shipsafe/shipsafe/internal/platform"
+	"github.com/shipsafe/shipsafe/internal/progress"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 	"github.com/shipsafe/shipsafe/internal/rollout/adapter"
 	"github.com/shipsafe/shipsafe/internal/store"
+	"github.com/shipsafe/shipsafe/internal/traffic"
 )
 
 // reconcile runs one pass for one rollout: observe, decide, act, persist. Every action is
 // idempotent (the plan is the whole desired state), so a pass interrupted anywhere is
 // simply repeated. It returns when to run again.
-func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Duration, bool, error) {
+//
+// A pass that changes nothing — same status, no events, same traffic — writes nothing: an
+// idle rollout costs no store writes and no route pushes (as Kubernetes' controllers
+// return early on equal status). verify asks the router to check the data plane first.
+func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool) (time.Duration, bool, error) {
 	row, err := cp.opts.Store.GetRollout(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, true, cp.teardown(ctx, name)
@@ -45,7 +52,7 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Durati
 	if err != nil {
 		return 0, false, fmt.Errorf("observe %s: %w", name, err)
 	}
-	obs := rollout.Observation{HasTrafficRouter: true, Commands: l.rec.Commands}
+	obs := rollout.Observation{HasTrafficRouter: cp.opts.Router.HasTrafficRouting(), Commands: l.rec.Commands}
 	for _, s := range states {
 		obs.Revisions = append(obs.Revisions, rollout.RevisionState{
 			Hash: s.Name, Replicas: int32(s.Replicas), Ready: int32(s.Ready), Available: int32(s.Available), Failed: int32(s.Failed),
@@ -61,8 +68,17 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Durati
 
 	// Act: traffic first (so nothing is sent to what is about to be scaled down), then
 	// replicas, then analysis.
-	if err := cp.setServices(ctx, name, gatewayServices(l, res.Plan.Traffic, states)); err != nil {
-		return 0, false, err
+	ref := traffic.Ref{Rollout: name}
+	desired := desiredTraffic(l, res.Plan.Traffic, states)
+	if verify {
+		if ok, err := cp.opts.Router.Verify(ctx, ref, desired); err != nil {
+			cp.log.Warn("verify traffic", "rollout", name, "err", err)
+		} else if !ok {
+			cp.log.Info("the data plane does not serve the rollout's stored traffic; setting it", "rollout", name)
+		}
+	}
+	if err := cp.opts.Router.SetTraffic(ctx, ref, desired); err != nil {
+		return 0, false, fmt.Errorf("set traffic of %s: %w", name, err)
 	}
 	var revs []platform.Revision
 	for _, d := range res.Plan.Revisions {
@@ -81,8 +97,8 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Durati
 	// Replicas chosen for scale-down leave the platform's endpoints at once, before they
 	// are signalled (the platform's drain delay): route around them now, not a tick later.
 	if after, err := cp.opts.Platform.Observe(ctx, name); err == nil && endpointsShrank(states, after) {
-		if err := cp.setServices(ctx, name, gatewayServices(l, res.Plan.Traffic, after)); err != nil {
-			return 0, false, err
+		if err := cp.opts.Router.SetTraffic(ctx, ref, desiredTraffic(l, res.Plan.Traffic, after)); err != nil {
+			return 0, false, fmt.Errorf("set traffic of %s: %w", name, err)
 		}
 		states = after
 	}
@@ -95,34 +111,44 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Durati
 	l.rec.Status = adapter.ArgoStatus(res.Status, row.Generation)
 	l.rec.Traffic = res.Plan.Traffic
 	l.rec.Commands = slices.DeleteFunc(l.rec.Commands, func(c rollout.Command) bool { return slices.Contains(res.Acknowledged, c.ID) })
-	l.rec.Revisions = revisionViews(l, res.Plan, states)
+	l.rec.Revisions = cp.revisionViews(l, res.Plan, states)
 	l.rec.Runs = pruneRuns(l.rec.Runs, res.Status)
 	events = append(events, cp.trackHistory(ctx, l, prev, res.Status, now)...)
-	// Status and this pass's events are stored in one transaction: a pass whose write is
-	// lost (a crash, a concurrent command) leaves no events behind, and the next pass,
-	// deciding again from the stored status, records them once.
+	// Events are named by the version the pass started from and their position, so a
+	// store that cannot write them with the status (Capabilities) never stores one twice.
 	evs := make([]store.Event, 0, len(events))
-	for _, e := range events {
-		evs = append(evs, store.Event{Rollout: name, Time: now, Type: string(e.Type), Reason: e.Reason, Message: e.Message, Revision: res.Status.CurrentPodHash})
+	for i, e := range events {
+		evs = append(evs, store.Event{Name: fmt.Sprintf("%s.%d.%d", name, row.ResourceVersion, i), Rollout: name, Time: now,
+			Type: string(e.Type), Reason: e.Reason, Message: e.Message, Revision: res.Status.CurrentPodHash})
 	}
-	if res.Plan.SetTemplate != "" {
+	status, err := json.Marshal(l.rec)
+	if err != nil {
+		return 0, false, fmt.Errorf("encode status of %s: %w", name, err)
+	}
+	switch {
+	case res.Plan.SetTemplate != "":
 		if tpl, ok := l.rec.Templates[res.Plan.SetTemplate]; ok {
 			l.rollout.Spec.Template = tpl
-			if _, err := cp.opts.Store.PutRollout(ctx, name, l.rollout, l.rec, row.ResourceVersion); err != nil {
+			put := store.RolloutPut{Name: name, Spec: l.rollout, Status: json.RawMessage(status), ExpectedVersion: row.ResourceVersion}
+			if _, err := cp.opts.Store.PutRollouts(ctx, []store.RolloutPut{put}, l.audits...); err != nil {
 				return 0, false, fmt.Errorf("undo: rewrite spec.template: %w", err)
 			}
 			if _, err := cp.opts.Store.AppendEvents(ctx, evs); err != nil {
 				cp.log.Warn("store events", "rollout", name, "err", err)
 			}
 		}
-	} else if _, err := cp.opts.Store.UpdateStatus(ctx, name, l.rec, row.ResourceVersion, evs...); err != nil {
-		// A concurrent apply or command: the next pass starts from what is stored.
-		return cp.opts.Tick / 5, false, fmt.Errorf("persist status of %s: %w", name, err)
+	case len(evs) == 0 && len(l.audits) == 0 && bytes.Equal(status, row.Status):
+		// Nothing changed: no write.
+	default:
+		w := store.StatusWrite{Name: name, Status: json.RawMessage(status), ExpectedVersion: row.ResourceVersion, Events: evs, Audits: l.audits}
+		if _, err := cp.opts.Store.UpdateStatus(ctx, w); err != nil {
+			// A concurrent apply or command: the next pass starts from what is stored.
+			return cp.opts.Tick / 5, false, fmt.Errorf("persist status of %s: %w", name, err)
+		}
 	}
 	for _, e := range events {
 		cp.log.Info("event", "rollout", name, "type", e.Type, "reason", e.Reason, "message", e.Message)
 	}
-	cp.flushAudits(ctx, l)
 	next := res.Plan.RequeueAfter
 	if !runAt.IsZero() {
 		if d := runAt.Sub(now); next <= 0 || d < next {
@@ -132,22 +158,23 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string) (time.Durati
 	return next, false, nil
 }
 
-// teardown removes a deleted rollout's routes and replicas.
+// teardown removes a deleted rollout's routes and replicas. The namespace is gone with the
+// object; rollouts are keyed by name alone in one control plane.
 func (cp *ControlPlane) teardown(ctx context.Context, name string) error {
-	if err := cp.setServices(ctx, name, nil); err != nil {
-		return err
+	if err := cp.opts.Router.Remove(ctx, traffic.Ref{Rollout: name}); err != nil {
+		return fmt.Errorf("remove traffic of %s: %w", name, err)
 	}
 	return cp.opts.Platform.Apply(ctx, name, nil)
 }
 
 // pruneRuns forgets finished runs of revisions that are neither current nor stable.
-func pruneRuns(runs []runRef, st rollout.Status) []runRef {
-	return slices.DeleteFunc(runs, func(r runRef) bool {
+func pruneRuns(runs []progress.RunRef, st rollout.Status) []progress.RunRef {
+	return slices.DeleteFunc(runs, func(r progress.RunRef) bool {
 		return r.Done && r.Revision != st.CurrentPodHash && r.Revision != st.StableRS
 	})
 }
 
-func revisionViews(l *loaded, plan rollout.Plan, states []platform.RevisionState) []revisionView {
+func (cp *ControlPlane) revisionViews(l *loaded, plan rollout.Plan, states []platform.RevisionState) []progress.RevisionView {
 	weights := map[string]int32{}
 	for _, w := range plan.Traffic.Weights {
 		weights[w.Hash] = w.Weight
@@ -156,15 +183,15 @@ func revisionViews(l *loaded, plan rollout.Plan, states []platform.RevisionState
 	for _, s := range states {
 		byName[s.Name] = s
 	}
-	var out []revisionView
+	var out []progress.RevisionView
 	for _, d := range plan.Revisions {
 		s := byName[d.Hash]
 		if d.Replicas == 0 && s.Replicas == 0 {
 			continue
 		}
-		out = append(out, revisionView{
+		out = append(out, progress.RevisionView{
 			Hash: d.Hash, Role: string(d.Role), Desired: int(d.Replicas), Replicas: s.Replicas, Ready: s.Ready,
-			Available: s.Available, Failed: s.Failed, Weight: weights[d.Hash], Model: modelOf(l.rec.Templates[d.Hash]),
+			Available: s.Available, Failed: s.Failed, Weight: weights[d.Hash], Model: cp.modelName(l, d.Hash),
 		})
 	}
 	return out
@@ -175,7 +202,7 @@ func ptrTime(t time.Time) *metav1.Time {
 	return &m
 }
 
-// mustJSON marshals v for optional structured detail.
+// mustJSON marshals v for optional structured detail (values that always encode).
 func mustJSON(v any) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b

@@ -1,6 +1,8 @@
 // Package embedded assembles shipsafe's one-machine runtime: the data plane process (the
-// gateway), the local process platform, the SQLite store, the analysis executor with its
-// providers, the control plane loop and the API server. `shipsafe up` and `shipsafe demo`
+// gateway) with its traffic router, the local process platform, the SQLite store, the
+// analysis executor with its providers, the control plane loop, the API service and the API
+// server. It is the one place these implementations are wired to the control plane's
+// interfaces. `shipsafe up` and `shipsafe demo`
 // both run it.
 package embedded
 
@@ -20,13 +22,15 @@ import (
 	"github.com/shipsafe/shipsafe/internal/analysis/providers/builtin"
 	"github.com/shipsafe/shipsafe/internal/analysis/providers/prometheus"
 	"github.com/shipsafe/shipsafe/internal/analysis/providers/web"
+	"github.com/shipsafe/shipsafe/internal/apiservice"
 	"github.com/shipsafe/shipsafe/internal/controlplane"
 	"github.com/shipsafe/shipsafe/internal/dataplane"
 	"github.com/shipsafe/shipsafe/internal/flags"
 	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/platform/local"
 	"github.com/shipsafe/shipsafe/internal/server"
-	"github.com/shipsafe/shipsafe/internal/store"
+	"github.com/shipsafe/shipsafe/internal/store/sqlite"
+	gatewayrouter "github.com/shipsafe/shipsafe/internal/traffic/gateway"
 )
 
 // Options configure the runtime.
@@ -54,9 +58,11 @@ type Runtime struct {
 	Opts      Options
 	Token     string
 	Dataplane *dataplane.Handle
-	Store     *store.Store
+	Store     *sqlite.Store
 	Platform  *local.Platform
+	Router    *gatewayrouter.Router
 	Control   *controlplane.ControlPlane
+	API       *apiservice.Service
 	Flags     *flags.Store
 	APIAddr   string
 
@@ -106,7 +112,7 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	if rt.Token, err = server.LoadOrCreateToken(dir); err != nil {
 		return nil, err
 	}
-	if rt.Store, err = store.Open(ctx, filepath.Join(dir, "shipsafe.db")); err != nil {
+	if rt.Store, err = sqlite.Open(ctx, filepath.Join(dir, "shipsafe.db")); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if rt.Platform, err = local.Open(filepath.Join(dir, "platform"), local.Options{Logger: opts.Log, Executable: opts.Executable, DrainDelay: time.Second}); err != nil {
@@ -131,8 +137,15 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt.Control, err = controlplane.New(controlplane.Options{Store: rt.Store, Platform: rt.Platform, Router: rt.Dataplane.Client, Analysis: exec, TriggerProvider: bp, Log: opts.Log})
+	// The router adopts the table the data plane serves, so a restart changes nothing until
+	// each rollout has reconciled.
+	rt.Router = gatewayrouter.New(ctx, rt.Dataplane.Client, gatewayrouter.Options{Log: opts.Log})
+	rt.Control, err = controlplane.New(controlplane.Options{Store: rt.Store, Platform: rt.Platform, Router: rt.Router, Analysis: exec,
+		TriggerProvider: bp, Model: detectorModel, Log: opts.Log})
 	if err != nil {
+		return nil, err
+	}
+	if rt.API, err = apiservice.New(apiservice.Options{Store: rt.Store, Waker: rt.Control, Model: detectorModel, Log: opts.Log}); err != nil {
 		return nil, err
 	}
 	var lc net.ListenConfig
@@ -145,7 +158,7 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 		ln.Close()
 		return nil, err
 	}
-	rt.apiSrv = &http.Server{Handler: withFlags(server.New(rt.Control, rt.Token, opts.Log).Handler(), rt.Flags, rt.Token), ReadHeaderTimeout: 10 * time.Second}
+	rt.apiSrv = &http.Server{Handler: withFlags(server.New(rt.API, rt.Token, opts.Log).Handler(), rt.Flags, rt.Token), ReadHeaderTimeout: 10 * time.Second}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rt.cancel, rt.done = cancel, make(chan struct{})
 	go func() { _ = rt.apiSrv.Serve(ln) }()

@@ -21,7 +21,7 @@ const FlagsFile = "flags.json"
 // openFlags loads (creating if needed) the data dir's flag file into a store whose changes
 // are audited in SQLite and written back to the file. initial, when set, replaces the file
 // first (shipsafe up --flags).
-func openFlags(ctx context.Context, dir, initial string, st *store.Store) (*flags.Store, error) {
+func openFlags(ctx context.Context, dir, initial string, st store.Audit) (*flags.Store, error) {
 	path := filepath.Join(dir, FlagsFile)
 	if initial != "" {
 		b, err := os.ReadFile(initial)
@@ -47,7 +47,7 @@ func openFlags(ctx context.Context, dir, initial string, st *store.Store) (*flag
 }
 
 // flagAudit records flag changes in the store's audit log.
-type flagAudit struct{ st *store.Store }
+type flagAudit struct{ st store.Audit }
 
 func (a flagAudit) Record(ctx context.Context, actor, action, target, detail string) error {
 	d, _ := json.Marshal(map[string]string{"detail": detail})

@@ -92,4 +92,6 @@ func (c *Cluster) Namespace(t testing.TB) string {
 }
 
 // String names the cluster in logs.
-func (c *Cluster) String() string { return fmt.Sprintf("k8stest cluster %s (%s)", c.Config.Host, c.Dir) }
+func (c *Cluster) String() string {
+	return fmt.Sprintf("k8stest cluster %s (%s)", c.Config.Host, c.Dir)
+}

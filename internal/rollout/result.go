@@ -53,9 +53,6 @@ func (r *reconciler) applyScaleDowns() {
 // trackProgress implements progressDeadlineSeconds: the deadline runs only while the engine
 // waits for replicas of the revisions it rolls (not while paused or analysing).
 func (r *reconciler) trackProgress() {
-	if r.st.LastProgressAt == nil {
-		r.st.LastProgressAt = ptr(r.now)
-	}
 	waiting := false
 	for _, h := range []string{r.st.CurrentPodHash, r.st.StableRS} {
 		if want, ok := r.replicas[h]; ok {
@@ -66,12 +63,15 @@ func (r *reconciler) trackProgress() {
 		}
 	}
 	if !r.st.inFlight() || r.st.Abort || !waiting || len(r.st.PauseConditions) > 0 || r.spec.Paused {
-		r.st.LastProgressAt, r.st.ProgressMark = ptr(r.now), ""
+		// Not waiting: the clock restarts when waiting does (the mark changes then). Left
+		// unset rather than moved to now, so a rollout at rest has a status that does not
+		// change from pass to pass (and costs no writes).
+		r.st.LastProgressAt, r.st.ProgressMark = nil, ""
 		return
 	}
 	cur := r.rev(r.st.CurrentPodHash)
 	mark := fmt.Sprintf("%s/%d/%d/%d/%d", r.st.CurrentPodHash, r.st.stepIndex(), cur.Replicas, cur.Available, r.rev(r.st.StableRS).Replicas)
-	if mark != r.st.ProgressMark {
+	if mark != r.st.ProgressMark || r.st.LastProgressAt == nil {
 		r.st.ProgressMark, r.st.LastProgressAt, r.st.DeadlineExceeded = mark, ptr(r.now), false
 	}
 	deadline := defaultProgressDeadline

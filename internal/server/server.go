@@ -11,68 +11,28 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/shipsafe/shipsafe/internal/apiservice"
+	"github.com/shipsafe/shipsafe/internal/store"
 )
 
 // MaxManifestBytes caps an apply body (the decoder caps documents again).
 const MaxManifestBytes = 4 << 20
 
-// Backend is what the API serves; the control plane implements it.
+// Backend is what the API serves; internal/apiservice implements it. Its errors are the
+// domain errors of apiservice, mapped to status codes by fail.
 type Backend interface {
-	Apply(ctx context.Context, actor string, manifest []byte) (ApplyResult, error)
-	List(ctx context.Context) ([]json.RawMessage, error)
-	Get(ctx context.Context, name string) (json.RawMessage, error)
+	Apply(ctx context.Context, actor string, manifest []byte) (apiservice.ApplyResult, error)
+	List(ctx context.Context) ([]apiservice.RolloutView, error)
+	Get(ctx context.Context, name string) (apiservice.RolloutView, error)
 	Delete(ctx context.Context, actor, name string) error
-	Command(ctx context.Context, actor, name string, cmd Command) error
-	History(ctx context.Context, name string) (json.RawMessage, error)
-	AnalysisRuns(ctx context.Context, name string) (json.RawMessage, error)
+	Command(ctx context.Context, actor, name string, cmd apiservice.Command) error
+	History(ctx context.Context, name string) ([]store.HistoryEntry, error)
+	AnalysisRuns(ctx context.Context, name string) ([]apiservice.AnalysisRunView, error)
 	// Events returns events with id > after (for rollout, or all when empty), oldest first.
-	Events(ctx context.Context, rollout string, after int64, limit int) ([]Event, error)
+	Events(ctx context.Context, rollout string, after int64, limit int) ([]apiservice.Event, error)
 }
-
-// Command is a user command on a rollout.
-type Command struct {
-	Kind     string `json:"kind"` // promote, promote-full, abort, retry, undo, pause, resume
-	Revision string `json:"revision,omitempty"`
-}
-
-// ApplyResult lists what an apply created or changed.
-type ApplyResult struct {
-	Applied []string `json:"applied"`
-}
-
-// Event is one event in the stream.
-type Event struct {
-	ID      int64     `json:"id"`
-	Rollout string    `json:"rollout"`
-	Time    time.Time `json:"time"`
-	Type    string    `json:"type"`
-	Reason  string    `json:"reason"`
-	Message string    `json:"message"`
-}
-
-// ValidationError is returned by Backend.Apply for input that is refused as a whole.
-type ValidationError struct {
-	Errors []string
-}
-
-func (e *ValidationError) Error() string {
-	if len(e.Errors) == 1 {
-		return e.Errors[0]
-	}
-	return strconv.Itoa(len(e.Errors)) + " validation errors"
-}
-
-// NotFoundError says a named object does not exist.
-type NotFoundError struct{ What string }
-
-func (e *NotFoundError) Error() string { return e.What + " not found" }
-
-// BadRequestError is input the caller must fix (a command that does not apply, say).
-type BadRequestError struct{ Msg string }
-
-func (e *BadRequestError) Error() string { return e.Msg }
 
 // Server is the API.
 type Server struct {
@@ -171,7 +131,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) command(kind string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cmd := Command{Kind: kind, Revision: r.URL.Query().Get("revision")}
+		cmd := apiservice.Command{Kind: kind, Revision: r.URL.Query().Get("revision")}
 		if kind == "promote" && r.URL.Query().Get("full") == "true" {
 			cmd.Kind = "promote-full"
 		}
@@ -193,33 +153,35 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	s.raw(w, func() (json.RawMessage, error) { return s.backend.Get(r.Context(), r.PathValue("name")) })
+	v, err := s.backend.Get(r.Context(), r.PathValue("name"))
+	s.reply(w, v, err)
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
-	s.raw(w, func() (json.RawMessage, error) { return s.backend.History(r.Context(), r.PathValue("name")) })
+	v, err := s.backend.History(r.Context(), r.PathValue("name"))
+	s.reply(w, v, err)
 }
 
 func (s *Server) analysisRuns(w http.ResponseWriter, r *http.Request) {
-	s.raw(w, func() (json.RawMessage, error) { return s.backend.AnalysisRuns(r.Context(), r.PathValue("name")) })
+	v, err := s.backend.AnalysisRuns(r.Context(), r.PathValue("name"))
+	s.reply(w, v, err)
 }
 
-func (s *Server) raw(w http.ResponseWriter, f func() (json.RawMessage, error)) {
-	out, err := f()
+// reply writes a backend result as JSON, or its error.
+func (s *Server) reply(w http.ResponseWriter, v any, err error) {
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	writeJSON(w, http.StatusOK, v)
 }
 
 // fail maps backend errors to status codes.
 func (s *Server) fail(w http.ResponseWriter, err error) {
-	var ve *ValidationError
-	var nf *NotFoundError
-	var br *BadRequestError
+	var ve *apiservice.ValidationError
+	var nf *apiservice.NotFoundError
+	var br *apiservice.InvalidError
+	var ce *apiservice.ConflictError
 	switch {
 	case errors.As(err, &ve):
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": ve.Error(), "errors": ve.Errors})
@@ -227,6 +189,8 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, err)
 	case errors.As(err, &br):
 		writeError(w, http.StatusBadRequest, err)
+	case errors.As(err, &ce):
+		writeError(w, http.StatusConflict, err)
 	case errors.Is(err, context.Canceled):
 		writeError(w, 499, err)
 	default:

@@ -8,39 +8,76 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/shipsafe/shipsafe/internal/apiservice"
+	"github.com/shipsafe/shipsafe/internal/store"
 )
 
 type fakeBackend struct{ calls []string }
 
-func (f *fakeBackend) Apply(_ context.Context, actor string, m []byte) (ApplyResult, error) {
+func (f *fakeBackend) Apply(_ context.Context, actor string, m []byte) (apiservice.ApplyResult, error) {
 	f.calls = append(f.calls, "apply")
 	if strings.Contains(string(m), "bad") {
-		return ApplyResult{}, &ValidationError{Errors: []string{"spec.replicas: must be >= 0, got -1"}}
+		return apiservice.ApplyResult{}, &apiservice.ValidationError{Errors: []string{"spec.replicas: must be >= 0, got -1"}}
 	}
-	return ApplyResult{Applied: []string{"Rollout/x"}}, nil
+	return apiservice.ApplyResult{Applied: []string{"Rollout/x"}}, nil
 }
-func (f *fakeBackend) List(context.Context) ([]json.RawMessage, error) { return nil, nil }
-func (f *fakeBackend) Get(_ context.Context, n string) (json.RawMessage, error) {
-	if n == "missing" {
-		return nil, &NotFoundError{What: "rollout \"missing\""}
+func (f *fakeBackend) List(context.Context) ([]apiservice.RolloutView, error) { return nil, nil }
+func (f *fakeBackend) Get(_ context.Context, n string) (apiservice.RolloutView, error) {
+	switch n {
+	case "missing":
+		return apiservice.RolloutView{}, &apiservice.NotFoundError{What: "rollout \"missing\""}
+	case "busy":
+		return apiservice.RolloutView{}, &apiservice.ConflictError{Msg: "busy"}
 	}
-	return json.RawMessage(`{}`), nil
+	return apiservice.RolloutView{Name: n}, nil
 }
 func (f *fakeBackend) Delete(context.Context, string, string) error {
 	f.calls = append(f.calls, "delete")
 	return nil
 }
-func (f *fakeBackend) Command(_ context.Context, _, _ string, c Command) error {
+func (f *fakeBackend) Command(_ context.Context, _, _ string, c apiservice.Command) error {
 	f.calls = append(f.calls, c.Kind)
+	if c.Kind == "undo" && c.Revision == "nope" {
+		return &apiservice.InvalidError{Msg: "undo: no revision nope"}
+	}
 	return nil
 }
-func (f *fakeBackend) History(context.Context, string) (json.RawMessage, error) {
-	return json.RawMessage(`[]`), nil
+func (f *fakeBackend) History(context.Context, string) ([]store.HistoryEntry, error) {
+	return []store.HistoryEntry{}, nil
 }
-func (f *fakeBackend) AnalysisRuns(context.Context, string) (json.RawMessage, error) {
-	return json.RawMessage(`[]`), nil
+func (f *fakeBackend) AnalysisRuns(context.Context, string) ([]apiservice.AnalysisRunView, error) {
+	return []apiservice.AnalysisRunView{}, nil
 }
-func (f *fakeBackend) Events(context.Context, string, int64, int) ([]Event, error) { return nil, nil }
+func (f *fakeBackend) Events(context.Context, string, int64, int) ([]apiservice.Event, error) {
+	return nil, nil
+}
+
+func TestDomainErrorsMapToStatusCodes(t *testing.T) {
+	srv := httptest.NewServer(New(&fakeBackend{}, "secret", nil).Handler())
+	defer srv.Close()
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/api/v1/rollouts/missing", http.StatusNotFound},
+		{"GET", "/api/v1/rollouts/busy", http.StatusConflict},
+		{"GET", "/api/v1/rollouts/det", http.StatusOK},
+		{"POST", "/api/v1/rollouts/det/undo?revision=nope", http.StatusBadRequest},
+		{"POST", "/api/v1/apply", http.StatusUnprocessableEntity},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader("bad"))
+		req.Header.Set("Authorization", "Bearer secret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+	}
+}
 
 func TestEveryMutatingRouteNeedsTheToken(t *testing.T) {
 	fb := &fakeBackend{}

@@ -1,217 +1,93 @@
-// Package store is shipsafe's embedded persistence: one SQLite file (pure-Go driver) in
-// WAL mode holding rollouts with their status, analysis runs with every measurement,
-// events, deployment history and the audit log. Every write is a transaction that is
-// durable when the call returns (synchronous=FULL), so an acknowledged change survives
-// kill -9 of the process and a power cut.
+// Package store defines what the control plane persists, by role: rollouts with optimistic
+// concurrency, analysis templates, analysis runs with their measurements, events, deployment
+// history and the audit log. Implementations live one per folder (SQLite for the embedded
+// runtime in store/sqlite, an in-memory one for tests in store/memory); the control plane
+// and the API service see only these interfaces.
+//
+// What an implementation guarantees beyond the method contracts is stated by its
+// Capabilities, not assumed: the embedded SQLite store commits a status with its events and
+// audit entries in one transaction, a Kubernetes store (status subresource, Events objects)
+// cannot, and relies on event names to make a repeated write harmless.
 package store
 
-import (
-	"bytes"
-	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
-	"time"
+import "context"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
-)
-
-// Errors callers test with errors.Is.
-var (
-	// ErrNotFound: no such rollout (or analysis run, or history entry).
-	ErrNotFound = errors.New("not found")
-	// ErrConflict: the expected resource version did not match (optimistic concurrency),
-	// or a create found the name taken.
-	ErrConflict = errors.New("conflict")
-)
-
-// Store is a handle on the database; safe for concurrent use by many goroutines and by
-// several processes on the same file.
-type Store struct {
-	db   *sql.DB
-	path string
-	now  func() time.Time
+// Rollouts stores rollouts (and the templates applied with them) with Kubernetes-style
+// versioning: every write bumps ResourceVersion, a spec change bumps Generation.
+type Rollouts interface {
+	// GetRollout returns one rollout, or an error wrapping ErrNotFound.
+	GetRollout(ctx context.Context, name string) (Rollout, error)
+	// ListRollouts returns every rollout (never a template), sorted by name.
+	ListRollouts(ctx context.Context) ([]Rollout, error)
+	// PutRollouts stores the puts and audits; with Capabilities().AtomicApply all of them
+	// are stored or none.
+	PutRollouts(ctx context.Context, puts []RolloutPut, audits ...AuditEntry) ([]Rollout, error)
+	// UpdateStatus replaces a rollout's status, leaving spec and generation alone, and
+	// stores the write's events and audit entries (atomically with
+	// Capabilities().AtomicStatus; otherwise status first, then events by name).
+	UpdateStatus(ctx context.Context, w StatusWrite) (Rollout, error)
+	// DeleteRollout removes a rollout (its events, runs, history and audit stay). The
+	// audits are stored with the delete.
+	DeleteRollout(ctx context.Context, name string, expectedVersion int64, audits ...AuditEntry) error
 }
 
-// Options tune Open; the zero value is the production setting.
-type Options struct {
-	// Now is the clock for timestamps the store assigns (default time.Now).
-	Now func() time.Time
-	// BusyTimeout is how long a writer waits for another writer's lock (default 10s).
-	BusyTimeout time.Duration
-	// Synchronous is the SQLite synchronous level: "FULL" (default: a commit survives
-	// kill -9 and power loss) or "NORMAL" (survives kill -9 only; for benchmarks and
-	// throwaway data).
-	Synchronous string
+// Templates reads the analysis templates stored by PutRollouts.
+type Templates interface {
+	// GetTemplate returns the stored template of kind (KindAnalysisTemplate or
+	// KindClusterAnalysisTemplate), or an error wrapping ErrNotFound.
+	GetTemplate(ctx context.Context, kind, name string) (Rollout, error)
 }
 
-// Open opens (creating if needed) the database at path and applies pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
-	return OpenWithOptions(ctx, path, Options{})
+// AnalysisRuns stores analysis runs and every measurement they took.
+type AnalysisRuns interface {
+	// PutAnalysisRun creates or replaces the run and appends the new measurements.
+	PutAnalysisRun(ctx context.Context, run AnalysisRun, newMeasurements ...Measurement) error
+	GetAnalysisRun(ctx context.Context, name string) (AnalysisRun, error)
+	// ListAnalysisRuns returns a rollout's runs, oldest first.
+	ListAnalysisRuns(ctx context.Context, rollout string) ([]AnalysisRun, error)
+	// ListMeasurements returns every measurement of a run, in the order taken.
+	ListMeasurements(ctx context.Context, run string) ([]Measurement, error)
 }
 
-// OpenWithOptions is Open with a clock and busy timeout.
-func OpenWithOptions(ctx context.Context, path string, opts Options) (*Store, error) {
-	if path == "" {
-		return nil, fmt.Errorf("open store: path: must not be empty")
-	}
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("open store: path %q: must not contain '?' or '#'", path)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.BusyTimeout <= 0 {
-		opts.BusyTimeout = 10 * time.Second
-	}
-	switch opts.Synchronous {
-	case "":
-		opts.Synchronous = "FULL"
-	case "FULL", "NORMAL":
-	default:
-		return nil, fmt.Errorf("open store: synchronous: must be FULL or NORMAL, got %q", opts.Synchronous)
-	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("open store %q: %w", path, err)
-		}
-	}
-	q := url.Values{}
-	q.Set("_busy_timeout", fmt.Sprint(opts.BusyTimeout.Milliseconds()))
-	q.Set("_journal_mode", "WAL")
-	// FULL: in WAL mode, NORMAL would already survive kill -9 (the WAL is in the page
-	// cache), but not a power cut or kernel crash; the fsync per commit is cheap at the
-	// control plane's write rate (see docs/store.md for the measured cost).
-	q.Set("_synchronous", opts.Synchronous)
-	q.Set("_foreign_keys", "1")
-	// BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on a
-	// read-to-write upgrade (which busy_timeout cannot resolve).
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open store %q: %w", path, err)
-	}
-	s := &Store{db: db, path: path, now: opts.Now}
-	if err := s.migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("open store %q: %w", path, err)
-	}
-	return s, nil
+// Events stores and lists events; IDs increase strictly so a stream resumes after an ID.
+type Events interface {
+	// AppendEvents stores the events (skipping any whose Name is already stored) and
+	// returns the stored ones with their IDs.
+	AppendEvents(ctx context.Context, events []Event) ([]Event, error)
+	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
 }
 
-// Close releases the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-// Path returns the database file path.
-func (s *Store) Path() string { return s.path }
-
-// DB exposes the handle for read-only analytics queries; writes belong in this package.
-func (s *Store) DB() *sql.DB { return s.db }
-
-// tx runs fn in a write transaction and commits it.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+// History stores the deployment history.
+type History interface {
+	// RecordHistory inserts h when h.ID is 0 and otherwise replaces that entry.
+	RecordHistory(ctx context.Context, h HistoryEntry) (HistoryEntry, error)
+	// ListHistory returns a rollout's entries, newest first, at most limit (all when 0).
+	ListHistory(ctx context.Context, rollout string, limit int) ([]HistoryEntry, error)
 }
 
-// toJSON encodes v for a JSON column: nil becomes SQL NULL, json.RawMessage and []byte
-// are stored as given (after validation), anything else through encoding/json.
-func toJSON(v any) (any, error) {
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case json.RawMessage:
-		return compactJSON(x)
-	case []byte:
-		return compactJSON(x)
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		return string(b), nil
-	}
+// Audit stores the audit log.
+type Audit interface {
+	Audit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 }
 
-// compactJSON validates raw JSON and strips insignificant whitespace, so equal
-// documents compare equal byte for byte.
-func compactJSON(b []byte) (any, error) {
-	if b == nil {
-		return nil, nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	return buf.String(), nil
+// Capabilities say which atomicity an implementation gives.
+type Capabilities struct {
+	// AtomicApply: PutRollouts stores every put and audit entry, or none.
+	AtomicApply bool
+	// AtomicStatus: UpdateStatus stores the status, its events and its audit entries in
+	// one transaction. Without it the status is stored first; events and audits may be
+	// lost by a crash right after it (never stored twice: events are named).
+	AtomicStatus bool
 }
 
-// fromJSON turns a nullable JSON column back into a RawMessage (nil for NULL).
-func fromJSON(ns sql.NullString) json.RawMessage {
-	if !ns.Valid {
-		return nil
-	}
-	return json.RawMessage(ns.String)
-}
-
-// Times are stored as Unix nanoseconds (INTEGER) so they sort and compare in SQL.
-func toNanos(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n sql.NullInt64) time.Time {
-	if !n.Valid {
-		return time.Time{}
-	}
-	return time.Unix(0, n.Int64).UTC()
-}
-
-// limitOrAll returns a LIMIT value: n when positive, otherwise -1 (no limit in SQLite).
-func limitOrAll(n int) int {
-	if n > 0 {
-		return n
-	}
-	return -1
-}
-
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// queryAll runs query and scans every row with scan; what names the operation in errors.
-func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return out, nil
+// Store is everything the control plane and the API service persist.
+type Store interface {
+	Rollouts
+	Templates
+	AnalysisRuns
+	Events
+	History
+	Audit
+	Capabilities() Capabilities
 }

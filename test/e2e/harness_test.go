@@ -20,7 +20,7 @@ import (
 	"time"
 
 	apimanifest "github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
-	"github.com/shipsafe/shipsafe/internal/controlplane"
+	"github.com/shipsafe/shipsafe/internal/apiservice"
 	"github.com/shipsafe/shipsafe/internal/rollout/adapter"
 )
 
@@ -224,16 +224,16 @@ func (c *cluster) apply(manifest string) {
 	}
 }
 
-func (c *cluster) view(name string) (controlplane.RolloutView, error) {
-	var v controlplane.RolloutView
+func (c *cluster) view(name string) (apiservice.RolloutView, error) {
+	var v apiservice.RolloutView
 	_, err := c.call("GET", "/api/v1/rollouts/"+name, nil, &v)
 	return v, err
 }
 
 // waitFor polls a rollout until cond holds.
-func (c *cluster) waitFor(ctx context.Context, name, what string, cond func(controlplane.RolloutView) bool) controlplane.RolloutView {
+func (c *cluster) waitFor(ctx context.Context, name, what string, cond func(apiservice.RolloutView) bool) apiservice.RolloutView {
 	c.t.Helper()
-	var v controlplane.RolloutView
+	var v apiservice.RolloutView
 	for {
 		var err error
 		v, err = c.view(name)
@@ -249,8 +249,8 @@ func (c *cluster) waitFor(ctx context.Context, name, what string, cond func(cont
 }
 
 // healthyOn says the rollout is fully on the revision serving model.
-func healthyOn(model string) func(controlplane.RolloutView) bool {
-	return func(v controlplane.RolloutView) bool {
+func healthyOn(model string) func(apiservice.RolloutView) bool {
+	return func(v apiservice.RolloutView) bool {
 		if v.Status.Phase != "Healthy" || v.Status.StableRS == "" || v.Status.StableRS != v.Status.CurrentPodHash {
 			return false
 		}
@@ -264,7 +264,7 @@ func healthyOn(model string) func(controlplane.RolloutView) bool {
 }
 
 // controlplaneView is the API's rollout view.
-type controlplaneView = controlplane.RolloutView
+type controlplaneView = apiservice.RolloutView
 
 // hashOf is the revision hash the control plane will give a manifest's template.
 func hashOf(t *testing.T, manifest string) string {
@@ -277,8 +277,8 @@ func hashOf(t *testing.T, manifest string) string {
 }
 
 // stableIs says the rollout is healthy with all traffic on the given revision.
-func stableIs(hash string) func(controlplane.RolloutView) bool {
-	return func(v controlplane.RolloutView) bool {
+func stableIs(hash string) func(apiservice.RolloutView) bool {
+	return func(v apiservice.RolloutView) bool {
 		if v.Status.Phase != "Healthy" || v.Status.StableRS != hash || v.Status.CurrentPodHash != hash {
 			return false
 		}

@@ -1,4 +1,7 @@
-package controlplane
+// Package progress is the record the control plane keeps in a rollout's stored status and
+// the API service reads back: the Argo-compatible status plus what the loop needs to resume
+// after a crash. It holds no behaviour beyond decoding, so both sides share one definition.
+package progress
 
 import (
 	"encoding/json"
@@ -12,11 +15,11 @@ import (
 	"github.com/shipsafe/shipsafe/internal/store"
 )
 
-// record is what the control plane keeps in a rollout's stored status. Everything the loop
+// Record is what the control plane keeps in a rollout's stored status. Everything the loop
 // needs to resume after a crash is here: the engine's status (all progress), the template of
 // every revision it may still run, the commands not yet applied, and the analysis runs it
 // drives.
-type record struct {
+type Record struct {
 	// Status is the Argo-compatible status, for tooling that reads it.
 	Status v1alpha1.RolloutStatus `json:"status"`
 	// Engine is the engine's own status: the source of truth for progress.
@@ -26,11 +29,11 @@ type record struct {
 	// Commands are user commands waiting to be applied by the engine.
 	Commands []rollout.Command `json:"commands,omitempty"`
 	// Runs are the analysis runs the engine asked for and that are not yet stopped.
-	Runs []runRef `json:"runs,omitempty"`
+	Runs []RunRef `json:"runs,omitempty"`
 	// Traffic is the routing last applied to the data plane.
 	Traffic rollout.Traffic `json:"traffic"`
 	// Revisions is the last observation of replicas per revision, for `get` and `status`.
-	Revisions []revisionView `json:"revisions,omitempty"`
+	Revisions []RevisionView `json:"revisions,omitempty"`
 	// HistoryID is the deployment-history entry of the revision in flight (0 when none).
 	HistoryID int64 `json:"historyID,omitempty"`
 	// HistoryRevision, HistoryStartedAt and HistoryModel are what HistoryID was opened with,
@@ -47,8 +50,8 @@ type record struct {
 	CompletedAt *time.Time `json:"completedAt,omitempty"`
 }
 
-// runRef names an analysis run and why it runs.
-type runRef struct {
+// RunRef names an analysis run and why it runs.
+type RunRef struct {
 	Name     string               `json:"name"`
 	Kind     rollout.AnalysisKind `json:"kind"`
 	Revision string               `json:"revision"`
@@ -60,8 +63,8 @@ type runRef struct {
 	Latest map[string]string `json:"latest,omitempty"`
 }
 
-// revisionView is one revision's replicas as last observed.
-type revisionView struct {
+// RevisionView is one revision's replicas as last observed.
+type RevisionView struct {
 	Hash      string `json:"hash"`
 	Role      string `json:"role,omitempty"`
 	Desired   int    `json:"desired"`
@@ -73,26 +76,41 @@ type revisionView struct {
 	Model     string `json:"model,omitempty"`
 }
 
-// loaded is a stored rollout decoded, with what a pass decided to audit.
-type loaded struct {
-	row     store.Rollout
-	rollout *v1alpha1.Rollout
-	rec     record
-	audits  []store.AuditEntry
-}
-
-func decodeRow(row store.Rollout) (*loaded, error) {
-	l := &loaded{row: row, rollout: &v1alpha1.Rollout{}}
-	if err := json.Unmarshal(row.Spec, l.rollout); err != nil {
-		return nil, fmt.Errorf("decode stored rollout %q: %w", row.Name, err)
-	}
-	if len(row.Status) > 0 && string(row.Status) != "null" {
-		if err := json.Unmarshal(row.Status, &l.rec); err != nil {
-			return nil, fmt.Errorf("decode stored status of %q: %w", row.Name, err)
+// HasRun reports whether the record drives the named run.
+func (r *Record) HasRun(name string) bool {
+	for _, ref := range r.Runs {
+		if ref.Name == name {
+			return true
 		}
 	}
-	if l.rec.Templates == nil {
-		l.rec.Templates = map[string]corev1.PodTemplateSpec{}
+	return false
+}
+
+// Decode reads a stored rollout: its manifest and its record (empty before the first pass).
+func Decode(row store.Rollout) (*v1alpha1.Rollout, Record, error) {
+	ro := &v1alpha1.Rollout{}
+	var rec Record
+	if err := json.Unmarshal(row.Spec, ro); err != nil {
+		return nil, rec, fmt.Errorf("decode stored rollout %q: %w", row.Name, err)
 	}
-	return l, nil
+	if len(row.Status) > 0 && string(row.Status) != "null" {
+		if err := json.Unmarshal(row.Status, &rec); err != nil {
+			return nil, rec, fmt.Errorf("decode stored status of %q: %w", row.Name, err)
+		}
+	}
+	if rec.Templates == nil {
+		rec.Templates = map[string]corev1.PodTemplateSpec{}
+	}
+	return ro, rec, nil
+}
+
+// Strategy names the rollout's strategy: canary, blueGreen or rolling.
+func Strategy(ro *v1alpha1.Rollout) string {
+	switch s := ro.Spec.Strategy; {
+	case s.Canary != nil:
+		return "canary"
+	case s.BlueGreen != nil:
+		return "blueGreen"
+	}
+	return "rolling"
 }

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/shipsafe/shipsafe/internal/store"
 )
 
 // writerEnv switches the test binary into a child that writes to the store at the given
@@ -40,13 +42,13 @@ func writerMain(path string) int {
 			_, err = s.PutRollout(ctx, fmt.Sprintf("ro-%d", n/4), map[string]int{"n": n}, nil, 0)
 		case 1:
 			op = "status"
-			_, err = s.UpdateStatus(ctx, fmt.Sprintf("ro-%d", n/4), map[string]int{"n": n}, AnyVersion)
+			_, err = s.UpdateStatus(ctx, store.StatusWrite{Name: fmt.Sprintf("ro-%d", n/4), Status: map[string]int{"n": n}, ExpectedVersion: store.AnyVersion})
 		case 2:
 			op = "event"
-			_, err = s.AppendEvent(ctx, Event{Rollout: "ro", Reason: "Tick", Message: strconv.Itoa(n)})
+			_, err = s.AppendEvent(ctx, store.Event{Rollout: "ro", Reason: "Tick", Message: strconv.Itoa(n)})
 		case 3:
 			op = "audit"
-			_, err = s.Audit(ctx, AuditEntry{Actor: "writer", Action: "tick", Target: "ro", Revision: strconv.Itoa(n)})
+			_, err = s.Audit(ctx, store.AuditEntry{Actor: "writer", Action: "tick", Target: "ro", Revision: strconv.Itoa(n)})
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "writer:", err)
@@ -122,7 +124,7 @@ func verifyAcked(t *testing.T, path string, acked map[string]bool) {
 	if err := s.DB().QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check = %q, %v", check, err)
 	}
-	events, err := s.ListEvents(ctx, EventQuery{Rollout: "ro"})
+	events, err := s.ListEvents(ctx, store.EventQuery{Rollout: "ro"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func verifyAcked(t *testing.T, path string, acked map[string]bool) {
 	for _, e := range events {
 		haveEvent[e.Message] = true
 	}
-	audit, err := s.ListAudit(ctx, AuditQuery{Target: "ro"})
+	audit, err := s.ListAudit(ctx, store.AuditQuery{Target: "ro"})
 	if err != nil {
 		t.Fatal(err)
 	}

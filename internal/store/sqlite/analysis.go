@@ -1,46 +1,17 @@
-package store
+package sqlite
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/shipsafe/shipsafe/internal/store"
 )
-
-// AnalysisRun is the stored record of one analysis execution. Spec and Status hold the
-// api/v1alpha1 AnalysisRun spec and status as JSON; every measurement is kept as its own
-// row (see Measurement), so the record is complete even when the status trims them.
-type AnalysisRun struct {
-	Name       string          `json:"name"`
-	Rollout    string          `json:"rollout"`
-	Revision   string          `json:"revision,omitempty"`
-	Phase      string          `json:"phase"`
-	Spec       json.RawMessage `json:"spec,omitempty"`
-	Status     json.RawMessage `json:"status,omitempty"`
-	StartedAt  time.Time       `json:"startedAt,omitzero"`
-	FinishedAt time.Time       `json:"finishedAt,omitzero"`
-	UpdatedAt  time.Time       `json:"updatedAt"`
-}
-
-// Measurement is one measurement of one metric of an analysis run.
-type Measurement struct {
-	ID         int64     `json:"id"`
-	Run        string    `json:"run"`
-	Metric     string    `json:"metric"`
-	Phase      string    `json:"phase"` // Successful, Failed, Inconclusive, Error
-	Value      string    `json:"value,omitempty"`
-	Message    string    `json:"message,omitempty"`
-	StartedAt  time.Time `json:"startedAt,omitzero"`
-	FinishedAt time.Time `json:"finishedAt,omitzero"`
-	// Data is optional structured detail (e.g. the judge's statistics).
-	Data json.RawMessage `json:"data,omitempty"`
-}
 
 // PutAnalysisRun creates or replaces the run named run.Name and appends the given new
 // measurements to it, in one transaction.
-func (s *Store) PutAnalysisRun(ctx context.Context, run AnalysisRun, newMeasurements ...Measurement) error {
+func (s *Store) PutAnalysisRun(ctx context.Context, run store.AnalysisRun, newMeasurements ...store.Measurement) error {
 	if run.Name == "" || run.Rollout == "" || run.Phase == "" {
 		return fmt.Errorf("put analysis run %q: name, rollout and phase: must not be empty", run.Name)
 	}
@@ -68,11 +39,11 @@ ON CONFLICT (name) DO UPDATE SET rollout = excluded.rollout, revision = excluded
 }
 
 // AddMeasurements appends measurements to an existing run.
-func (s *Store) AddMeasurements(ctx context.Context, run string, ms ...Measurement) error {
+func (s *Store) AddMeasurements(ctx context.Context, run string, ms ...store.Measurement) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.addMeasurements(ctx, tx, run, ms) })
 }
 
-func (s *Store) addMeasurements(ctx context.Context, tx *sql.Tx, run string, ms []Measurement) error {
+func (s *Store) addMeasurements(ctx context.Context, tx *sql.Tx, run string, ms []store.Measurement) error {
 	for i, m := range ms {
 		if m.Metric == "" || m.Phase == "" {
 			return fmt.Errorf("measurement %d of run %q: metric and phase: must not be empty", i, run)
@@ -92,30 +63,30 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, run, m.Metric, m.Phase, m.Value, m.Message,
 
 const analysisRunColumns = `name, rollout, revision, phase, spec, status, started_at, finished_at, updated_at`
 
-// GetAnalysisRun returns one run, or an error wrapping ErrNotFound.
-func (s *Store) GetAnalysisRun(ctx context.Context, name string) (AnalysisRun, error) {
+// GetAnalysisRun returns one run, or an error wrapping store.ErrNotFound.
+func (s *Store) GetAnalysisRun(ctx context.Context, name string) (store.AnalysisRun, error) {
 	r, err := scanAnalysisRun(s.db.QueryRowContext(ctx, `SELECT `+analysisRunColumns+` FROM analysis_runs WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
-		return AnalysisRun{}, fmt.Errorf("analysis run %q: %w", name, ErrNotFound)
+		return store.AnalysisRun{}, fmt.Errorf("analysis run %q: %w", name, store.ErrNotFound)
 	}
 	if err != nil {
-		return AnalysisRun{}, fmt.Errorf("get analysis run %q: %w", name, err)
+		return store.AnalysisRun{}, fmt.Errorf("get analysis run %q: %w", name, err)
 	}
 	return r, nil
 }
 
 // ListAnalysisRuns returns the runs of rollout (all when empty), oldest first.
-func (s *Store) ListAnalysisRuns(ctx context.Context, rollout string) ([]AnalysisRun, error) {
+func (s *Store) ListAnalysisRuns(ctx context.Context, rollout string) ([]store.AnalysisRun, error) {
 	return queryAll(ctx, s.db, "list analysis runs", scanAnalysisRun, `SELECT `+analysisRunColumns+` FROM analysis_runs
 WHERE (? = '' OR rollout = ?) ORDER BY COALESCE(started_at, updated_at), name`, rollout, rollout)
 }
 
-func scanAnalysisRun(row scanner) (AnalysisRun, error) {
-	var r AnalysisRun
+func scanAnalysisRun(row scanner) (store.AnalysisRun, error) {
+	var r store.AnalysisRun
 	var spec, status sql.NullString
 	var started, finished, updated sql.NullInt64
 	if err := row.Scan(&r.Name, &r.Rollout, &r.Revision, &r.Phase, &spec, &status, &started, &finished, &updated); err != nil {
-		return AnalysisRun{}, err
+		return store.AnalysisRun{}, err
 	}
 	r.Spec, r.Status = fromJSON(spec), fromJSON(status)
 	r.StartedAt, r.FinishedAt, r.UpdatedAt = fromNanos(started), fromNanos(finished), fromNanos(updated)
@@ -123,17 +94,17 @@ func scanAnalysisRun(row scanner) (AnalysisRun, error) {
 }
 
 // ListMeasurements returns every measurement of run in the order they were added.
-func (s *Store) ListMeasurements(ctx context.Context, run string) ([]Measurement, error) {
+func (s *Store) ListMeasurements(ctx context.Context, run string) ([]store.Measurement, error) {
 	return queryAll(ctx, s.db, fmt.Sprintf("list measurements of run %q", run), scanMeasurement,
 		`SELECT id, run, metric, phase, value, message, started_at, finished_at, data FROM measurements WHERE run = ? ORDER BY id`, run)
 }
 
-func scanMeasurement(row scanner) (Measurement, error) {
-	var m Measurement
+func scanMeasurement(row scanner) (store.Measurement, error) {
+	var m store.Measurement
 	var started, finished sql.NullInt64
 	var data sql.NullString
 	if err := row.Scan(&m.ID, &m.Run, &m.Metric, &m.Phase, &m.Value, &m.Message, &started, &finished, &data); err != nil {
-		return Measurement{}, err
+		return store.Measurement{}, err
 	}
 	m.StartedAt, m.FinishedAt, m.Data = fromNanos(started), fromNanos(finished), fromJSON(data)
 	return m, nil

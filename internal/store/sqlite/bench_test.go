@@ -1,10 +1,12 @@
-package store
+package sqlite
 
 import (
 	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/shipsafe/shipsafe/internal/store"
 )
 
 // Commands and results: docs/store.md.
@@ -39,7 +41,7 @@ func BenchmarkUpdateStatus(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				st := benchStatus{Phase: "Progressing", Step: i % 8, Weights: map[string]int{"stable": 80, "canary": 20}, Message: "analysis running"}
-				if _, err := s.UpdateStatus(ctx, "det", st, AnyVersion, Event{Rollout: "det", Reason: "Step", Message: fmt.Sprint(i)}); err != nil {
+				if _, err := s.UpdateStatus(ctx, store.StatusWrite{Name: "det", Status: st, ExpectedVersion: store.AnyVersion, Events: []store.Event{{Rollout: "det", Reason: "Step", Message: fmt.Sprint(i)}}}); err != nil {
 					b.Fatal(err)
 				}
 				i++
@@ -52,9 +54,9 @@ func BenchmarkUpdateStatus(b *testing.B) {
 func BenchmarkListEventsSince(b *testing.B) {
 	s := benchStore(b, "NORMAL")
 	ctx := context.Background()
-	batch := make([]Event, 0, 1000)
+	batch := make([]store.Event, 0, 1000)
 	for i := range 10000 {
-		batch = append(batch, Event{Rollout: fmt.Sprint("ro", i%10), Reason: "Tick", Message: fmt.Sprint(i)})
+		batch = append(batch, store.Event{Rollout: fmt.Sprint("ro", i%10), Reason: "Tick", Message: fmt.Sprint(i)})
 		if len(batch) == cap(batch) {
 			if _, err := s.AppendEvents(ctx, batch); err != nil {
 				b.Fatal(err)
@@ -68,7 +70,7 @@ func BenchmarkListEventsSince(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		ev, err := s.ListEvents(ctx, EventQuery{SinceID: last - 10})
+		ev, err := s.ListEvents(ctx, store.EventQuery{SinceID: last - 10})
 		if err != nil || len(ev) != 10 {
 			b.Fatalf("%d events, %v", len(ev), err)
 		}

@@ -1,36 +1,19 @@
-package store
+package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
+
+	"github.com/shipsafe/shipsafe/internal/store"
 )
 
-// HistoryEntry is one deployment of a revision by a rollout: when it started and ended,
-// how it ended, and how much traffic it served meanwhile.
-type HistoryEntry struct {
-	ID          int64     `json:"id"`
-	Rollout     string    `json:"rollout"`
-	Revision    string    `json:"revision"`
-	ModelDigest string    `json:"modelDigest,omitempty"`
-	Strategy    string    `json:"strategy,omitempty"` // canary, blueGreen, rolling
-	StartedAt   time.Time `json:"startedAt"`
-	EndedAt     time.Time `json:"endedAt,omitzero"`
-	// Outcome is empty while in progress, then e.g. Promoted, RolledBack, Aborted, Superseded.
-	Outcome        string `json:"outcome,omitempty"`
-	RequestsServed int64  `json:"requestsServed"`
-	Errors         int64  `json:"errors"`
-	// Detail is optional structured detail (e.g. which measurement caused a rollback).
-	Detail json.RawMessage `json:"detail,omitempty"`
-}
-
 // RecordHistory inserts h when h.ID is 0 (StartedAt defaults to now) and otherwise
-// replaces the entry with that ID (ErrNotFound if none). It returns the stored entry.
-func (s *Store) RecordHistory(ctx context.Context, h HistoryEntry) (HistoryEntry, error) {
+// replaces the entry with that ID (store.ErrNotFound if none). It returns the stored entry.
+func (s *Store) RecordHistory(ctx context.Context, h store.HistoryEntry) (store.HistoryEntry, error) {
 	if h.Rollout == "" || h.Revision == "" {
-		return HistoryEntry{}, fmt.Errorf("record history: rollout and revision: must not be empty")
+		return store.HistoryEntry{}, fmt.Errorf("record history: rollout and revision: must not be empty")
 	}
 	if h.StartedAt.IsZero() {
 		h.StartedAt = s.now()
@@ -41,7 +24,7 @@ func (s *Store) RecordHistory(ctx context.Context, h HistoryEntry) (HistoryEntry
 	}
 	detail, err := toJSON(h.Detail)
 	if err != nil {
-		return HistoryEntry{}, fmt.Errorf("record history of rollout %q: detail: %w", h.Rollout, err)
+		return store.HistoryEntry{}, fmt.Errorf("record history of rollout %q: detail: %w", h.Rollout, err)
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if h.ID == 0 {
@@ -63,12 +46,12 @@ started_at = ?, ended_at = ?, outcome = ?, requests_served = ?, errors = ?, deta
 			return fmt.Errorf("update history %d: %w", h.ID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return fmt.Errorf("update history %d: %w", h.ID, ErrNotFound)
+			return fmt.Errorf("update history %d: %w", h.ID, store.ErrNotFound)
 		}
 		return nil
 	})
 	if err != nil {
-		return HistoryEntry{}, err
+		return store.HistoryEntry{}, err
 	}
 	if h.Detail != nil {
 		h.Detail = json.RawMessage(detail.(string))
@@ -78,19 +61,19 @@ started_at = ?, ended_at = ?, outcome = ?, requests_served = ?, errors = ?, deta
 
 // ListHistory returns the deployments of rollout (all when empty), newest first, at
 // most limit (all when 0).
-func (s *Store) ListHistory(ctx context.Context, rollout string, limit int) ([]HistoryEntry, error) {
+func (s *Store) ListHistory(ctx context.Context, rollout string, limit int) ([]store.HistoryEntry, error) {
 	return queryAll(ctx, s.db, "list history", scanHistory, `SELECT id, rollout, revision, model_digest, strategy, started_at,
 ended_at, outcome, requests_served, errors, detail FROM history WHERE (? = '' OR rollout = ?)
 ORDER BY started_at DESC, id DESC LIMIT ?`, rollout, rollout, limitOrAll(limit))
 }
 
-func scanHistory(row scanner) (HistoryEntry, error) {
-	var h HistoryEntry
+func scanHistory(row scanner) (store.HistoryEntry, error) {
+	var h store.HistoryEntry
 	var started, ended sql.NullInt64
 	var detail sql.NullString
 	if err := row.Scan(&h.ID, &h.Rollout, &h.Revision, &h.ModelDigest, &h.Strategy, &started, &ended,
 		&h.Outcome, &h.RequestsServed, &h.Errors, &detail); err != nil {
-		return HistoryEntry{}, err
+		return store.HistoryEntry{}, err
 	}
 	h.StartedAt, h.EndedAt, h.Detail = fromNanos(started), fromNanos(ended), fromJSON(detail)
 	return h, nil

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -91,6 +91,9 @@ CREATE TABLE audit (
 	detail       TEXT
 );
 CREATE INDEX audit_by_target ON audit (target, id);`},
+		{6, "event names", `
+ALTER TABLE events ADD COLUMN name TEXT;
+CREATE UNIQUE INDEX events_by_name ON events (name) WHERE name IS NOT NULL;`},
 	}
 }
 
