@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,86 +19,6 @@ func (g *Gateway) newAdminHandler() http.Handler {
 	mux.Handle(g.cfg.MetricsPath, promhttp.HandlerFor(g.met.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc(g.cfg.AdminPath, g.serveAdminRoutes)
 	return mux
-}
-
-// feedbackRequest is the body of POST /v1/feedback. A JSON array of them is accepted too.
-type feedbackRequest struct {
-	ID    string `json:"id"`
-	Label *int64 `json:"label"`
-}
-
-// FeedbackResponse reports what happened to each label, in order.
-type FeedbackResponse struct {
-	Results []string `json:"results"`
-}
-
-func (g *Gateway) serveFeedback(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "feedback: use POST", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	if err != nil {
-		http.Error(w, "feedback: read body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	var items []feedbackRequest
-	trimmed := strings.TrimSpace(string(body))
-	if strings.HasPrefix(trimmed, "[") {
-		err = json.Unmarshal(body, &items)
-	} else {
-		var one feedbackRequest
-		err = json.Unmarshal(body, &one)
-		items = []feedbackRequest{one}
-	}
-	if err != nil {
-		g.rec.feedbackInvalid.Add(1)
-		g.met.feedback.WithLabelValues("invalid").Inc()
-		http.Error(w, `feedback: body must be {"id": "...", "label": 0|1} or an array of those: `+err.Error(), http.StatusBadRequest)
-		return
-	}
-	for i, it := range items {
-		if it.ID == "" || it.Label == nil || (*it.Label != 0 && *it.Label != 1) {
-			g.rec.feedbackInvalid.Add(1)
-			g.met.feedback.WithLabelValues("invalid").Inc()
-			http.Error(w, fmt.Sprintf("feedback[%d]: id must be non-empty and label must be 0 or 1", i), http.StatusBadRequest)
-			return
-		}
-	}
-	resp := FeedbackResponse{Results: make([]string, 0, len(items))}
-	for _, it := range items {
-		res, served, pred := g.preds.label(it.ID, *it.Label)
-		name := g.countFeedback(res)
-		if res == feedbackJoined && served != nil && pred.hasLabel {
-			g.met.labels.WithLabelValues(served.key.service, served.key.revision,
-				strconv.FormatInt(*it.Label, 10), strconv.FormatInt(pred.label, 10)).Inc()
-		}
-		resp.Results = append(resp.Results, name)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	_ = json.NewEncoder(w).Encode(resp)
-}
-
-func (g *Gateway) countFeedback(res feedbackResult) string {
-	var name string
-	switch res {
-	case feedbackJoined:
-		name = "joined"
-		g.rec.feedbackJoined.Add(1)
-	case feedbackUnknown:
-		name = "unknown"
-		g.rec.feedbackUnknown.Add(1)
-	case feedbackExpired:
-		name = "expired"
-		g.rec.feedbackExpired.Add(1)
-	case feedbackDuplicate:
-		name = "duplicate"
-		g.rec.feedbackDuplicate.Add(1)
-	}
-	g.met.feedback.WithLabelValues(name).Inc()
-	return name
 }
 
 // serveAdminRoutes: GET returns the served table as JSON; PUT/POST replaces it (JSON or

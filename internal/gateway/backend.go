@@ -3,10 +3,12 @@ package gateway
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -17,6 +19,9 @@ import (
 type endpoint struct {
 	addr   string
 	client *fasthttp.HostClient
+	// fresh sends the one retry after a pooled connection turned out closed by the peer:
+	// each of its requests dials a new connection and closes it after the answer.
+	fresh *fasthttp.HostClient
 
 	outstanding  atomic.Int64
 	healthy      atomic.Bool  // active readiness result; true when no check runs
@@ -32,13 +37,18 @@ type endpoint struct {
 	checkDone   chan struct{}
 }
 
-func newEndpoint(addr string, maxConns int) *endpoint {
-	e := &endpoint{addr: addr}
-	e.client = &fasthttp.HostClient{
+func newEndpoint(addr string, maxConns int, idle time.Duration) *endpoint {
+	e := &endpoint{addr: addr, client: newHostClient(addr, maxConns, idle), fresh: newHostClient(addr, maxConns, idle)}
+	e.healthy.Store(true)
+	return e
+}
+
+func newHostClient(addr string, maxConns int, idle time.Duration) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
 		Addr:                          addr,
 		MaxConns:                      maxConns,
-		MaxIdleConnDuration:           60 * time.Second,
-		MaxIdemponentCallAttempts:     1, // the gateway retries itself, on another endpoint
+		MaxIdleConnDuration:           idle,
+		MaxIdemponentCallAttempts:     1, // the gateway retries itself
 		NoDefaultUserAgentHeader:      true,
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
@@ -51,8 +61,12 @@ func newEndpoint(addr string, maxConns int) *endpoint {
 			return fasthttp.DialTimeout(addr, timeout)
 		},
 	}
-	e.healthy.Store(true)
-	return e
+}
+
+// closeIdle closes both clients' idle connections.
+func (e *endpoint) closeIdle() {
+	e.client.CloseIdleConnections()
+	e.fresh.CloseIdleConnections()
 }
 
 // usable reports whether the endpoint may receive a request now.
@@ -224,6 +238,20 @@ func (p *pool) eject(e *endpoint, now int64) {
 	if p.onEject != nil {
 		p.onEject(e, d)
 	}
+}
+
+// closedBeforeAnswer reports whether err means the peer closed the connection before any
+// byte of the response: fasthttp turns every error on the first response byte into
+// ErrConnectionClosed (io.EOF), and writing the request into the peer's reset fails with
+// a bare write error (EPIPE/ECONNRESET). Errors after a partial answer are wrapped ("error
+// when reading response ...") and do not qualify. On a pooled connection this is what a
+// backend's idle timeout looks like.
+func closedBeforeAnswer(err error) bool {
+	if errors.Is(err, fasthttp.ErrConnectionClosed) || err == io.EOF {
+		return true
+	}
+	op, ok := err.(*net.OpError)
+	return ok && op.Op == "write" && (errors.Is(op.Err, syscall.EPIPE) || errors.Is(op.Err, syscall.ECONNRESET))
 }
 
 // classifyErr tells a timeout from a connection failure, and whether the request may have

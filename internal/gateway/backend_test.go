@@ -8,7 +8,7 @@ import (
 func testPool(n int, od outlierConfig) *pool {
 	p := &pool{od: od}
 	for i := 0; i < n; i++ {
-		p.members = append(p.members, newEndpoint("127.0.0.1:1", 1))
+		p.members = append(p.members, newEndpoint("127.0.0.1:1", 1, time.Second))
 	}
 	return p
 }

@@ -42,8 +42,16 @@ type Config struct {
 	Regions RegionSelector
 
 	// MaxBodyBytes is the largest request body accepted by the listener (default 32 MiB);
-	// a service may set a smaller Limits.MaxBodyBytes.
+	// larger bodies get 413 before routing.
 	MaxBodyBytes int
+	// ServiceMaxBodyBytes is a service's body limit when its Limits.MaxBodyBytes is unset
+	// (default 8 MiB, cmd/detector's own limit). It must not exceed what the model server
+	// accepts: the gateway answers 413 itself instead of sending a body the replica would
+	// refuse by closing the connection (which would look like a replica failure).
+	ServiceMaxBodyBytes int
+	// UpstreamIdleTimeout closes idle upstream keep-alive connections (default 4s, below
+	// the 5s idle timeout of net/http, uvicorn and Node servers).
+	UpstreamIdleTimeout time.Duration
 	// IdleTimeout closes idle client keep-alive connections (default 90s).
 	IdleTimeout time.Duration
 	// ReadTimeout bounds reading one client request (default 60s).
@@ -68,6 +76,10 @@ type Config struct {
 
 	// AdminToken authorises PUT /admin/routes. Empty disables route changes over HTTP.
 	AdminToken string
+	// FeedbackKey is the secret that per-service feedback tokens are derived from
+	// (FeedbackToken). POST /v1/feedback needs "Authorization: Bearer <token>"; without a
+	// key the gateway accepts no labels.
+	FeedbackKey string
 	// FeedbackPath (default /v1/feedback), MetricsPath (default /metrics) and AdminPath
 	// (default /admin/routes) are served by the gateway itself instead of being proxied.
 	FeedbackPath string
@@ -81,6 +93,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 32 << 20
+	}
+	if c.ServiceMaxBodyBytes <= 0 {
+		c.ServiceMaxBodyBytes = 8 << 20
+	}
+	if c.ServiceMaxBodyBytes > c.MaxBodyBytes {
+		c.ServiceMaxBodyBytes = c.MaxBodyBytes
+	}
+	if c.UpstreamIdleTimeout <= 0 {
+		c.UpstreamIdleTimeout = 4 * time.Second
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 90 * time.Second

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,9 +39,6 @@ type Gateway struct {
 	met       *metrics
 	mirrorSem chan struct{}
 
-	idPrefix string
-	idSeq    atomic.Uint64
-
 	admin     http.Handler
 	adminFast fasthttp.RequestHandler
 
@@ -64,10 +59,6 @@ func New(cfg Config, logger *slog.Logger) *Gateway {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var rnd [6]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		panic(fmt.Sprintf("gateway: read random id prefix: %v", err)) // crypto/rand does not fail on Linux
-	}
 	g := &Gateway{
 		cfg: cfg, log: logger, clock: cfg.Clock, wallClock: wallClock,
 		endpoints:  map[string]*endpoint{},
@@ -77,7 +68,6 @@ func New(cfg Config, logger *slog.Logger) *Gateway {
 		preds:      newPredictionStore(cfg.Clock, cfg.PredictionTTL, cfg.MaxPredictions),
 		met:        newMetrics(),
 		mirrorSem:  make(chan struct{}, cfg.MaxConcurrentMirrors),
-		idPrefix:   hex.EncodeToString(rnd[:]) + "-",
 	}
 	g.table.Store(&compiledTable{byHost: map[string]*serviceRoute{}})
 	g.admin = g.newAdminHandler()
@@ -104,6 +94,7 @@ func (g *Gateway) setRoutesLocked(t RouteTable) error {
 	}
 	t = t.Clone()
 	ct := compile(t, g)
+	ct.feedback = newFeedbackTokens(g.cfg.FeedbackKey, t)
 	g.table.Store(ct)
 	g.syncEndpointsLocked(t)
 	g.pruneRevisionsLocked(t)
@@ -138,7 +129,7 @@ func (g *Gateway) pruneRevisionsLocked(t RouteTable) {
 		delete(g.revMetrics, k)
 		labels := prometheus.Labels{"service": k.service, "revision": k.revision}
 		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-			g.met.requests, g.met.duration, g.met.inFlight, g.met.upstreamErrs, g.met.retries,
+			g.met.requests, g.met.duration, g.met.inFlight, g.met.upstreamErrs, g.met.retries, g.met.freshRetries,
 			g.met.predictions, g.met.labels, g.met.mirrors,
 		} {
 			v.DeletePartialMatch(labels)
@@ -167,6 +158,7 @@ func (g *Gateway) AdminHandler() http.Handler { return g.admin }
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &fasthttp.Server{
 		Handler:                      g.handle,
+		ErrorHandler:                 g.serverError,
 		Name:                         "shipsafe",
 		ReadTimeout:                  g.cfg.ReadTimeout,
 		IdleTimeout:                  g.cfg.IdleTimeout,
@@ -208,7 +200,7 @@ func (g *Gateway) Close() {
 	g.closed = true
 	for _, e := range g.endpoints {
 		stopHealthCheck(e)
-		e.client.CloseIdleConnections()
+		e.closeIdle()
 	}
 }
 
@@ -229,7 +221,7 @@ func (g *Gateway) syncEndpointsLocked(t RouteTable) {
 		hc, keep := wanted[addr]
 		if !keep {
 			stopHealthCheck(e)
-			e.client.CloseIdleConnections()
+			e.closeIdle()
 			delete(g.endpoints, addr)
 			continue
 		}
@@ -259,10 +251,12 @@ func stopHealthCheck(e *endpoint) {
 func (g *Gateway) endpointFor(addr string) *endpoint {
 	e := g.endpoints[addr]
 	if e == nil {
-		e = newEndpoint(addr, g.cfg.MaxConnsPerEndpoint)
+		e = newEndpoint(addr, g.cfg.MaxConnsPerEndpoint, g.cfg.UpstreamIdleTimeout)
 		if g.dial != nil {
-			e.client.DialTimeout = nil
-			e.client.Dial = g.dial
+			for _, c := range []*fasthttp.HostClient{e.client, e.fresh} {
+				c.DialTimeout = nil
+				c.Dial = g.dial
+			}
 		}
 		g.endpoints[addr] = e
 	}
@@ -303,8 +297,30 @@ func (g *Gateway) ejectHook() func(*endpoint, time.Duration) {
 	}
 }
 
-func (g *Gateway) clockNow() Clock   { return g.clock }
-func (g *Gateway) maxBodyBytes() int { return g.cfg.MaxBodyBytes }
+func (g *Gateway) clockNow() Clock { return g.clock }
+func (g *Gateway) bodyLimits() (listener, serviceDefault int) {
+	return g.cfg.MaxBodyBytes, g.cfg.ServiceMaxBodyBytes
+}
+
+// serverError answers what fasthttp could not read: 413 for a body over the listener's
+// limit (fasthttp would say "400 Error when parsing request"), 408 for a read timeout,
+// 400 otherwise.
+func (g *Gateway) serverError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		ctx.Error("shipsafe: request body too large", fasthttp.StatusRequestEntityTooLarge)
+		g.met.requests.WithLabelValues("", "", "413").Inc()
+	case isTimeout(err):
+		ctx.Error("shipsafe: request read timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("shipsafe: malformed request", fasthttp.StatusBadRequest)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 // slogPrinter adapts slog to fasthttp's Logger.
 type slogPrinter struct{ l *slog.Logger }

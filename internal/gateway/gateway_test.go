@@ -25,7 +25,8 @@ func post(t *testing.T, c *http.Client, url, body string) (*http.Response, strin
 
 func TestProxyRecordsPredictionsAndJoinsFeedback(t *testing.T) {
 	stable := startBackend(t, oipAnswer("stable", 1, 0.9))
-	g := New(Config{}, nil)
+	g := New(Config{FeedbackKey: "k"}, nil)
+	tok := FeedbackToken("k", "detector")
 	if err := g.SetRoutes(oneService(Revision{Name: "stable", Weight: 1, Endpoints: eps(stable.addr)})); err != nil {
 		t.Fatal(err)
 	}
@@ -49,13 +50,13 @@ func TestProxyRecordsPredictionsAndJoinsFeedback(t *testing.T) {
 		{`{"id":"never-seen","label":0}`, "unknown"},
 		{`{"id":"img-1","label":1}`, "duplicate"},
 	} {
-		resp, body := post(t, c, base+"/v1/feedback", fb.body)
-		if resp.StatusCode != http.StatusAccepted || !strings.Contains(body, fb.want) {
-			t.Errorf("feedback %s: %d %s, want %s", fb.body, resp.StatusCode, body, fb.want)
+		code, body := postFeedback(t, c, base, "application/json", tok, fb.body)
+		if code != http.StatusAccepted || !strings.Contains(body, fb.want) {
+			t.Errorf("feedback %s: %d %s, want %s", fb.body, code, body, fb.want)
 		}
 	}
-	if resp, _ := post(t, c, base+"/v1/feedback", `{"id":"x","label":7}`); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("bad label accepted: %d", resp.StatusCode)
+	if code, _ := postFeedback(t, c, base, "application/json", tok, `{"id":"x","label":7}`); code != http.StatusBadRequest {
+		t.Errorf("bad label accepted: %d", code)
 	}
 	snap := g.Recorder().Window("detector", "stable", time.Minute)
 	if snap.Requests != 2 || snap.Predictions[1] != 2 || snap.Confusion != (ConfusionMatrix{TruePositive: 1, FalsePositive: 1}) {
@@ -199,7 +200,7 @@ func TestMirrorAnswersNeverReachClients(t *testing.T) {
 	svc := tbl.Services["detector"]
 	svc.Mirror = &Mirror{Revision: "canary", Percent: 100}
 	tbl.Services["detector"] = svc
-	g := New(Config{}, nil)
+	g := New(Config{FeedbackKey: "k"}, nil)
 	if err := g.SetRoutes(tbl); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestMirrorAnswersNeverReachClients(t *testing.T) {
 	}
 	// Labels join both answers: stable said 1, canary said 0, truth 1.
 	for i := 0; i < n; i++ {
-		post(t, c, base+"/v1/feedback", fmt.Sprintf(`{"id":"m%d","label":1}`, i))
+		postFeedback(t, c, base, "application/json", FeedbackToken("k", "detector"), fmt.Sprintf(`{"id":"m%d","label":1}`, i))
 	}
 	if m = g.Recorder().Window("detector", "canary", time.Minute).Mirror; m.ServedRightMirrorWrong != n {
 		t.Errorf("McNemar pairs %+v", m)

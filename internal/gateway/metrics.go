@@ -15,6 +15,7 @@ type metrics struct {
 	inFlight     *prometheus.GaugeVec     // service, revision
 	upstreamErrs *prometheus.CounterVec   // service, revision, kind
 	retries      *prometheus.CounterVec   // service, revision
+	freshRetries *prometheus.CounterVec   // service, revision
 	predictions  *prometheus.CounterVec   // service, revision, label
 	labels       *prometheus.CounterVec   // service, revision, actual, predicted
 	feedback     *prometheus.CounterVec   // result
@@ -48,6 +49,10 @@ func newMetrics() *metrics {
 			Name: "shipsafe_upstream_retries_total",
 			Help: "Retries on another endpoint after a connection failure.",
 		}, []string{"service", "revision"}),
+		freshRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shipsafe_upstream_fresh_connection_retries_total",
+			Help: "Requests resent once on a new connection because the pooled one was closed by the backend before any answer byte.",
+		}, []string{"service", "revision"}),
 		predictions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shipsafe_predictions_total",
 			Help: "Inference answers by predicted label (other = unreadable or not 0/1).",
@@ -77,7 +82,7 @@ func newMetrics() *metrics {
 			Help: "Route table replacements by result (applied, rejected).",
 		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.inFlight, m.upstreamErrs, m.retries, m.predictions,
+	m.registry.MustRegister(m.requests, m.duration, m.inFlight, m.upstreamErrs, m.retries, m.freshRetries, m.predictions,
 		m.labels, m.feedback, m.fallbacks, m.mirrors, m.ejections, m.routeUpdates)
 	return m
 }

@@ -38,7 +38,13 @@ type predictionEntry struct {
 	pred       prediction
 	mirror     *revisionRecorder
 	mirrorPred prediction
-	labelled   bool
+	// The joined label, when it arrived, and whether the mirror's answer was counted
+	// with it: enough to take it back when a conflicting label arrives.
+	labelled     bool
+	disputed     bool // conflicting labels, or the id reused with another answer: takes no label
+	mirrorJoined bool
+	actual       int64
+	labelAt      int64
 }
 
 const predictionShards = 16
@@ -65,11 +71,21 @@ func (s *predictionStore) key(id []byte) (*predictionShard, uint64) {
 	return &s.shards[h%predictionShards], h
 }
 
-// put remembers that served answered id with p. A repeated id replaces the older entry.
+// put remembers that served answered id with p. A live id seen again with the same
+// revision and answer (a client's retry) keeps its entry; with another answer (someone
+// reusing a victim's id with other input) the entry is disputed and takes no label, so
+// whoever sends an id last cannot redirect its label to their own prediction.
 func (s *predictionStore) put(id []byte, served *revisionRecorder, p prediction, at time.Time) {
 	now := at.UnixNano()
 	sh, key := s.key(id)
 	sh.mu.Lock()
+	if e, ok := sh.entries[key]; ok && now-e.at <= int64(s.ttl) {
+		if e.served != served || e.pred != p {
+			s.disputeLocked(sh, key, e)
+		}
+		sh.mu.Unlock()
+		return
+	}
 	sh.seq++
 	if sh.size == len(sh.order) { // full: evict the oldest insertion
 		old := sh.order[sh.head]
@@ -110,11 +126,12 @@ func (s *predictionStore) dropExpiredLocked(sh *predictionShard, now int64) {
 	}
 }
 
-// setMirror attaches the mirror revision's answer to id, if id is still remembered.
+// setMirror attaches the mirror revision's answer to id, if id is still remembered and
+// not yet labelled.
 func (s *predictionStore) setMirror(id []byte, mirror *revisionRecorder, p prediction) {
 	sh, key := s.key(id)
 	sh.mu.Lock()
-	if e, ok := sh.entries[key]; ok {
+	if e, ok := sh.entries[key]; ok && !e.labelled {
 		e.mirror, e.mirrorPred = mirror, p
 		sh.entries[key] = e
 	}
@@ -128,51 +145,86 @@ const (
 	feedbackJoined feedbackResult = iota
 	feedbackUnknown
 	feedbackExpired
-	feedbackDuplicate
+	feedbackDuplicate // the same label again (a sender's retry): ignored
+	feedbackConflict  // a different label than the one joined: both dropped
+	feedbackResultCount
 )
+
+func (r feedbackResult) String() string {
+	switch r {
+	case feedbackJoined:
+		return "joined"
+	case feedbackUnknown:
+		return "unknown"
+	case feedbackExpired:
+		return "expired"
+	case feedbackDuplicate:
+		return "duplicate"
+	case feedbackConflict:
+		return "conflict"
+	}
+	return "invalid"
+}
 
 // label joins a ground-truth label to id's prediction(s) and records it in the served
 // revision's confusion matrix (and the mirror's, with the paired outcome for McNemar).
-func (s *predictionStore) label(id string, actual int64) (feedbackResult, *revisionRecorder, prediction) {
+// service limits the join to ids that service answered ("" allows any); another
+// service's id is reported unknown. A second label that differs from the first is a
+// conflict: the first is taken back out of the counts and the id takes no more labels,
+// so whoever labels first does not win. Recording happens under the shard lock, so a
+// label and its retraction cannot interleave.
+func (s *predictionStore) label(service, id string, actual int64) (feedbackResult, *revisionRecorder, prediction) {
 	now := s.clock.Now()
 	sh, key := s.key([]byte(id))
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	e, ok := sh.entries[key]
 	switch {
-	case !ok:
-		sh.mu.Unlock()
+	case !ok || (service != "" && (e.served == nil || e.served.key.service != service)):
 		return feedbackUnknown, nil, prediction{}
 	case now.UnixNano()-e.at > int64(s.ttl):
-		sh.mu.Unlock()
 		return feedbackExpired, nil, prediction{}
-	case e.labelled:
-		sh.mu.Unlock()
+	case e.disputed:
+		return feedbackConflict, nil, prediction{}
+	case e.labelled && e.actual == actual:
 		return feedbackDuplicate, nil, prediction{}
+	case e.labelled:
+		s.disputeLocked(sh, key, e)
+		return feedbackConflict, nil, prediction{}
 	}
-	e.labelled = true
-	sh.entries[key] = e
-	sh.mu.Unlock()
-
+	e.labelled, e.actual, e.labelAt = true, actual, now.UnixNano()
 	if e.served != nil && e.pred.hasLabel {
-		e.served.recordLabel(now, e.pred.label, actual)
+		e.served.recordLabel(now, e.pred.label, actual, 1)
 	}
 	if e.mirror != nil && e.mirrorPred.hasLabel {
-		e.mirror.recordLabel(now, e.mirrorPred.label, actual)
+		e.mirrorJoined = true
+		e.mirror.recordLabel(now, e.mirrorPred.label, actual, 1)
 		if e.pred.hasLabel {
-			servedRight, mirrorRight := e.pred.label == actual, e.mirrorPred.label == actual
-			e.mirror.recordMirror(now, func(m *MirrorStats) {
-				switch {
-				case servedRight && mirrorRight:
-					m.BothRight++
-				case servedRight:
-					m.ServedRightMirrorWrong++
-				case mirrorRight:
-					m.ServedWrongMirrorRight++
-				default:
-					m.BothWrong++
-				}
-			})
+			e.mirror.recordPair(now, e.pred.label == actual, e.mirrorPred.label == actual, 1)
 		}
 	}
+	sh.entries[key] = e
 	return feedbackJoined, e.served, e.pred
+}
+
+// disputeLocked marks e as disputed and takes its joined label, if any, back out of the
+// counts (in the bucket it was counted in, while that is still kept).
+func (s *predictionStore) disputeLocked(sh *predictionShard, key uint64, e predictionEntry) {
+	if e.labelled && !e.disputed {
+		at := time.Unix(0, e.labelAt)
+		if e.served != nil && e.pred.hasLabel {
+			e.served.recordLabel(at, e.pred.label, e.actual, -1)
+		}
+		if e.mirrorJoined {
+			e.mirror.recordLabel(at, e.mirrorPred.label, e.actual, -1)
+			if e.pred.hasLabel {
+				e.mirror.recordPair(at, e.pred.label == e.actual, e.mirrorPred.label == e.actual, -1)
+			}
+		}
+	}
+	if !e.disputed && e.served != nil {
+		e.served.rec.disputedIDs.Add(1)
+	}
+	e.disputed = true
+	sh.entries[key] = e
 }

@@ -16,21 +16,21 @@ func TestFeedbackJoinsLateUnknownExpiredDuplicate(t *testing.T) {
 	store.put([]byte("b"), canary, prediction{label: 0, hasLabel: true}, clk.Now())
 	store.put([]byte("c"), canary, prediction{label: 1, hasLabel: true}, clk.Now())
 
-	if res, _, _ := store.label("a", 1); res != feedbackJoined {
+	if res, _, _ := store.label("d", "a", 1); res != feedbackJoined {
 		t.Errorf("a: %v", res)
 	}
-	if res, _, _ := store.label("a", 1); res != feedbackDuplicate {
+	if res, _, _ := store.label("d", "a", 1); res != feedbackDuplicate {
 		t.Errorf("a again: %v, want duplicate", res)
 	}
-	if res, _, _ := store.label("zzz", 0); res != feedbackUnknown {
+	if res, _, _ := store.label("d", "zzz", 0); res != feedbackUnknown {
 		t.Errorf("zzz: %v, want unknown", res)
 	}
 	clk.Advance(50 * time.Minute) // late but within the TTL
-	if res, served, _ := store.label("b", 1); res != feedbackJoined || served != canary {
+	if res, served, _ := store.label("d", "b", 1); res != feedbackJoined || served != canary {
 		t.Errorf("late b: %v", res)
 	}
 	clk.Advance(20 * time.Minute) // c is now 70 minutes old
-	if res, _, _ := store.label("c", 1); res != feedbackExpired {
+	if res, _, _ := store.label("d", "c", 1); res != feedbackExpired {
 		t.Errorf("c after TTL: %v, want expired", res)
 	}
 
@@ -61,10 +61,10 @@ func TestPredictionStoreIsBounded(t *testing.T) {
 	if total > 160 {
 		t.Errorf("store holds %d entries, bound is 160", total)
 	}
-	if res, _, _ := store.label("id-9999", 1); res != feedbackJoined {
+	if res, _, _ := store.label("d", "id-9999", 1); res != feedbackJoined {
 		t.Errorf("newest id: %v", res)
 	}
-	if res, _, _ := store.label("id-0", 1); res != feedbackUnknown {
+	if res, _, _ := store.label("d", "id-0", 1); res != feedbackUnknown {
 		t.Errorf("evicted id: %v, want unknown", res)
 	}
 }
@@ -80,7 +80,7 @@ func TestMirrorPairsForMcNemar(t *testing.T) {
 		id := []byte(fmt.Sprint(i))
 		store.put(id, stable, prediction{label: c[0], hasLabel: true}, clk.Now())
 		store.setMirror(id, canary, prediction{label: c[1], hasLabel: true})
-		if res, _, _ := store.label(string(id), c[2]); res != feedbackJoined {
+		if res, _, _ := store.label("d", string(id), c[2]); res != feedbackJoined {
 			t.Fatalf("%d: %v", i, res)
 		}
 	}

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"bytes"
-	"math/rand/v2"
+	"crypto/rand"
+	"encoding/hex"
+	mrand "math/rand/v2"
 	"strconv"
 	"time"
 
@@ -55,7 +57,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 			id = usableID(append(idBuf[:0], req.Header.Peek(RequestIDHeader)...), nil)
 		}
 		if len(id) == 0 {
-			id = g.appendRequestID(idBuf[:0])
+			id = appendRequestID(idBuf[:0])
 		}
 	}
 	in := routeInput{}
@@ -154,7 +156,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 			}
 		}
 	}
-	if m := svc.mirror; m != nil && m != rev && rand.Uint64() < svc.mirrorCut {
+	if m := svc.mirror; m != nil && m != rev && mrand.Uint64() < svc.mirrorCut {
 		g.startMirror(svc, m, req, id, pred)
 	}
 }
@@ -163,11 +165,15 @@ var slash = []byte("/")
 
 // forward sends req to an endpoint of rev, retrying on another endpoint after a
 // connection failure when the service is idempotent (or when the dial itself failed, so
-// the request was never sent). The whole exchange is bounded by the service timeout.
+// the request was never sent). A pooled connection the peer closed before any byte of the
+// answer (a backend's idle timeout) is retried once on a fresh connection to the same
+// endpoint first. The whole exchange is bounded by the service timeout. Answers of any
+// status, 4xx included, are the backend's answer: never retried, never a failure.
 func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.Request, resp *fasthttp.Response, start time.Time) (outcome, int) {
 	deadline := start.Add(svc.timeout)
 	var failed *endpoint
 	retries := 0
+	freshTried := false
 	now := start.UnixNano()
 	for attempt := 0; ; attempt++ {
 		ep := rev.pool.pick(now, failed)
@@ -176,6 +182,15 @@ func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.R
 		}
 		ep.outstanding.Add(1)
 		err := ep.client.DoDeadline(req, resp, deadline)
+		reached := false // the request may have reached the backend before a failure
+		if err != nil && !freshTried && closedBeforeAnswer(err) {
+			freshTried, reached = true, true
+			g.met.freshRetries.WithLabelValues(svc.name, rev.name).Inc()
+			resp.Reset()
+			req.Header.SetConnectionClose() // a one-off connection, never pooled
+			err = ep.fresh.DoDeadline(req, resp, deadline)
+			req.Header.ResetConnectionClose()
+		}
 		ep.outstanding.Add(-1)
 		if err == nil {
 			if resp.StatusCode() >= 500 {
@@ -189,6 +204,7 @@ func (g *Gateway) forward(svc *serviceRoute, rev *revisionRoute, req *fasthttp.R
 		if timeout {
 			return outcomeTimeout, retries
 		}
+		dialFailed = dialFailed && !reached
 		now = time.Now().UnixNano()
 		rev.pool.report(ep, now, attemptConnFailure)
 		if attempt >= svc.maxRetries || !(svc.idempotent || dialFailed) || now >= deadline.UnixNano() {
@@ -223,10 +239,13 @@ func usableID(id, buf []byte) []byte {
 	return id
 }
 
-// appendRequestID appends a process-unique id to b: a random prefix and a sequence number.
-func (g *Gateway) appendRequestID(b []byte) []byte {
-	b = append(b, g.idPrefix...)
-	return strconv.AppendUint(b, g.idSeq.Add(1), 36)
+// appendRequestID appends a fresh request id to b: 128 random bits (crypto/rand), hex.
+// Ids the gateway assigns cannot be guessed from earlier ones, so nobody can label a
+// request before its client does.
+func appendRequestID(b []byte) []byte {
+	var r [16]byte
+	_, _ = rand.Read(r[:]) // never fails on Linux (getrandom)
+	return hex.AppendEncode(b, r[:])
 }
 
 func (g *Gateway) isOwnPath(path []byte) bool {

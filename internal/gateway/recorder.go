@@ -18,7 +18,8 @@ type Recorder struct {
 	mu   sync.RWMutex
 	revs map[revisionKey]*revisionRecorder
 
-	feedbackJoined, feedbackUnknown, feedbackExpired, feedbackDuplicate, feedbackInvalid atomic.Uint64
+	feedbackResults                                    [feedbackResultCount]atomic.Uint64
+	feedbackInvalid, feedbackUnauthorized, disputedIDs atomic.Uint64
 }
 
 type revisionKey struct{ service, revision string }
@@ -156,11 +157,14 @@ func (r *Recorder) pruneIdle(keep map[revisionKey]bool) []revisionKey {
 // Feedback returns the gateway-wide feedback outcome counts since start.
 func (r *Recorder) Feedback() FeedbackStats {
 	return FeedbackStats{
-		Joined:    r.feedbackJoined.Load(),
-		Unknown:   r.feedbackUnknown.Load(),
-		Expired:   r.feedbackExpired.Load(),
-		Duplicate: r.feedbackDuplicate.Load(),
-		Invalid:   r.feedbackInvalid.Load(),
+		Joined:       r.feedbackResults[feedbackJoined].Load(),
+		Unknown:      r.feedbackResults[feedbackUnknown].Load(),
+		Expired:      r.feedbackResults[feedbackExpired].Load(),
+		Duplicate:    r.feedbackResults[feedbackDuplicate].Load(),
+		Conflict:     r.feedbackResults[feedbackConflict].Load(),
+		Invalid:      r.feedbackInvalid.Load(),
+		Unauthorized: r.feedbackUnauthorized.Load(),
+		DisputedIDs:  r.disputedIDs.Load(),
 	}
 }
 
@@ -264,20 +268,73 @@ func (rr *revisionRecorder) recordPrediction(now time.Time, p prediction) {
 	rr.mu.Unlock()
 }
 
-// recordLabel joins one ground-truth label with this revision's prediction.
-func (rr *revisionRecorder) recordLabel(now time.Time, predicted, actual int64) {
-	c := rr.at(now)
+// recordLabel adds delta (1, or -1 to take a label back) to the confusion-matrix cell of
+// one ground-truth label, in the bucket of at. A retraction whose bucket has left the
+// ring changes nothing (that history is gone).
+func (rr *revisionRecorder) recordLabel(at time.Time, predicted, actual int64, delta int) {
+	c := rr.bucketFor(at, delta < 0)
+	if c == nil {
+		return
+	}
+	var cell *uint64
 	switch {
 	case actual == 1 && predicted == 1:
-		c.confusion.TruePositive++
+		cell = &c.confusion.TruePositive
 	case actual == 0 && predicted == 1:
-		c.confusion.FalsePositive++
+		cell = &c.confusion.FalsePositive
 	case actual == 0 && predicted == 0:
-		c.confusion.TrueNegative++
+		cell = &c.confusion.TrueNegative
 	case actual == 1 && predicted == 0:
-		c.confusion.FalseNegative++
+		cell = &c.confusion.FalseNegative
+	}
+	addCount(cell, delta)
+	rr.mu.Unlock()
+}
+
+// recordPair adds delta to the paired (served, mirror) outcome of one label, for McNemar.
+func (rr *revisionRecorder) recordPair(at time.Time, servedRight, mirrorRight bool, delta int) {
+	c := rr.bucketFor(at, delta < 0)
+	if c == nil {
+		return
+	}
+	m := &c.mirror
+	switch {
+	case servedRight && mirrorRight:
+		addCount(&m.BothRight, delta)
+	case servedRight:
+		addCount(&m.ServedRightMirrorWrong, delta)
+	case mirrorRight:
+		addCount(&m.ServedWrongMirrorRight, delta)
+	default:
+		addCount(&m.BothWrong, delta)
 	}
 	rr.mu.Unlock()
+}
+
+// bucketFor is at(t), or, when existingOnly, the bucket only if it still holds t's slot
+// (nil, unlocked, otherwise).
+func (rr *revisionRecorder) bucketFor(t time.Time, existingOnly bool) *counts {
+	if !existingOnly {
+		return rr.at(t)
+	}
+	idx := t.UnixNano() / rr.rec.width
+	rr.mu.Lock()
+	b := &rr.ring[int(idx%int64(len(rr.ring)))]
+	if b.index != idx {
+		rr.mu.Unlock()
+		return nil
+	}
+	return &b.c
+}
+
+func addCount(cell *uint64, delta int) {
+	switch {
+	case cell == nil:
+	case delta >= 0:
+		*cell += uint64(delta)
+	case *cell >= uint64(-delta):
+		*cell -= uint64(-delta)
+	}
 }
 
 // recordMirror updates this (mirror target) revision's comparison counts with f.

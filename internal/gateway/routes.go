@@ -136,7 +136,9 @@ type Limits struct {
 	MaxInFlight int `json:"maxInFlight,omitempty"`
 	// RateLimit per service; excess requests get 429 with Retry-After.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
-	// MaxBodyBytes rejects larger request bodies with 413 (default Config.MaxBodyBytes).
+	// MaxBodyBytes rejects larger request bodies with 413 at the gateway (default
+	// Config.ServiceMaxBodyBytes, 8 MiB; at most Config.MaxBodyBytes). Set it to the model
+	// server's own limit, never above.
 	MaxBodyBytes int64 `json:"maxBodyBytes,omitempty"`
 	// Timeout for the whole upstream exchange including retries (default 30s).
 	Timeout Duration `json:"timeout,omitempty"`

@@ -188,4 +188,12 @@ type FeedbackStats struct {
 	Expired   uint64 // ids seen but older than the prediction TTL
 	Duplicate uint64 // a label for an id that already had one (ignored)
 	Invalid   uint64 // malformed feedback bodies
+	// Conflict: a label that differs from the one already joined; both are dropped (the
+	// first taken back out of the counts) and the id takes no more labels.
+	Conflict uint64
+	// Unauthorized: feedback requests without a valid token (refused whole, 401).
+	Unauthorized uint64
+	// DisputedIDs: ids seen again with another answer (or labelled in conflict); they
+	// take no label.
+	DisputedIDs uint64
 }

@@ -17,6 +17,7 @@ type compiledTable struct {
 	byHost   map[string]*serviceRoute
 	prefixes []*serviceRoute // longest prefix first
 	def      *serviceRoute
+	feedback feedbackTokens // nil: no feedback key
 }
 
 type serviceRoute struct {
@@ -223,7 +224,8 @@ type tableBuilder interface {
 	limiterFor(service string, rl *RateLimit) *tokenBucket
 	ejectHook() func(*endpoint, time.Duration)
 	clockNow() Clock
-	maxBodyBytes() int
+	// bodyLimits returns the listener's body limit and a service's default one.
+	bodyLimits() (listener, serviceDefault int)
 }
 
 // compile turns a validated table into a compiledTable.
@@ -287,9 +289,10 @@ func compile(t RouteTable, b tableBuilder) *compiledTable {
 		if sr.timeout <= 0 {
 			sr.timeout = defaultTimeout
 		}
-		sr.maxBody = b.maxBodyBytes()
-		if l := svc.Limits.MaxBodyBytes; l > 0 && l < int64(sr.maxBody) {
-			sr.maxBody = int(l)
+		listenerMax, serviceDefault := b.bodyLimits()
+		sr.maxBody = serviceDefault
+		if l := svc.Limits.MaxBodyBytes; l > 0 {
+			sr.maxBody = int(min(l, int64(listenerMax)))
 		}
 		sr.limiter = b.limiterFor(name, svc.Limits.RateLimit)
 		for _, h := range svc.Hosts {
