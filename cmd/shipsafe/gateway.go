@@ -70,7 +70,7 @@ func runGateway(ctx context.Context, o gatewayOptions) error {
 	if err != nil {
 		return err
 	}
-	g := gateway.New(gateway.Config{AdminToken: token}, logger)
+	g := gateway.New(gateway.Config{AdminToken: token, FeedbackKey: token}, logger) // feedback tokens: gateway.FeedbackToken(token, service)
 	if err := loadRoutesFile(g, o.routesFile); err != nil {
 		return err // the first load must succeed: there is no last good table yet
 	}

@@ -68,7 +68,8 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 		}()
 		selector = flags.Selector{Store: fs}
 	}
-	gw := gateway.New(gateway.Config{Selector: selector}, log)
+	// Labels need a per-service feedback token derived from the data plane token.
+	gw := gateway.New(gateway.Config{Selector: selector, FeedbackKey: opts.Token}, log)
 	admin := &http.Server{Handler: newAdminMux(gw, opts.Token), ReadHeaderTimeout: 5 * time.Second}
 
 	st := State{PID: os.Getpid(), Listen: ln.Addr().String(), Admin: adminLn.Addr().String()}
