@@ -16,12 +16,15 @@ import (
 	"github.com/shipsafe/shipsafe/internal/apiservice"
 )
 
+// clientFunc finds the API for a command (see apiFlags).
+type clientFunc func(*cobra.Command) (*apiClient, error)
+
 // newRolloutCmds returns the CLI commands that talk to a running `shipsafe up`.
 func newRolloutCmds() []*cobra.Command {
-	var dataDir string
-	client := func() (*apiClient, error) { return newAPIClient(dataDir) }
+	var af apiFlags
+	client := af.client
 	withDir := func(c *cobra.Command) *cobra.Command {
-		c.Flags().StringVar(&dataDir, "data-dir", ".shipsafe", "data directory of the running `shipsafe up`")
+		af.bind(c)
 		return c
 	}
 	apply := &cobra.Command{
@@ -40,7 +43,7 @@ func newRolloutCmds() []*cobra.Command {
 				}
 				docs = append(docs, b...)
 			}
-			c, err := client()
+			c, err := client(cmd)
 			if err != nil {
 				return err
 			}
@@ -61,7 +64,7 @@ func newRolloutCmds() []*cobra.Command {
 		Short: "List rollouts, or show one as JSON",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
+			c, err := client(cmd)
 			if err != nil {
 				return err
 			}
@@ -95,7 +98,7 @@ func newRolloutCmds() []*cobra.Command {
 	return cmds
 }
 
-func newCommandCmd(kind string, client func() (*apiClient, error)) *cobra.Command {
+func newCommandCmd(kind string, client clientFunc) *cobra.Command {
 	short := map[string]string{
 		"promote": "Complete the current step (--full: skip every remaining step and analysis)",
 		"abort":   "Send all traffic back to stable and scale the new revision down",
@@ -111,7 +114,7 @@ func newCommandCmd(kind string, client func() (*apiClient, error)) *cobra.Comman
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
+			c, err := client(cmd)
 			if err != nil {
 				return err
 			}
@@ -142,13 +145,13 @@ func newCommandCmd(kind string, client func() (*apiClient, error)) *cobra.Comman
 	return cmd
 }
 
-func newHistoryCmd(client func() (*apiClient, error)) *cobra.Command {
+func newHistoryCmd(client clientFunc) *cobra.Command {
 	return &cobra.Command{
 		Use:   "history NAME",
 		Short: "Show the deployment history of a rollout",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
+			c, err := client(cmd)
 			if err != nil {
 				return err
 			}

@@ -14,14 +14,14 @@ import (
 	"github.com/shipsafe/shipsafe/internal/apiservice"
 )
 
-func newStatusCmd(client func() (*apiClient, error)) *cobra.Command {
+func newStatusCmd(client clientFunc) *cobra.Command {
 	var watch bool
 	cmd := &cobra.Command{
 		Use:   "status NAME",
 		Short: "Show a rollout's step, traffic, replicas and analysis (--watch: live)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
+			c, err := client(cmd)
 			if err != nil {
 				return err
 			}
