@@ -16,6 +16,7 @@ import (
 
 	"github.com/shipsafe/shipsafe/internal/apiservice"
 	"github.com/shipsafe/shipsafe/internal/embedded"
+	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/loadgen"
 )
 
@@ -130,7 +131,7 @@ func runDemo(ctx context.Context, w io.Writer, opts demoOptions) (err error) {
 			defer wg.Done()
 			reports[i], errs[i] = loadgen.Run(ctx, loadgen.Config{Stop: stopTraffic,
 				URL: rt.GatewayURL() + "/svc/" + tgt.svc, Rate: tgt.rate, Concurrency: 32, Duration: 150 * time.Second,
-				FeedbackURL: rt.GatewayURL() + "/v1/feedback", FeedbackDelay: time.Second,
+				FeedbackURL: rt.GatewayURL() + "/v1/feedback", FeedbackDelay: time.Second, FeedbackToken: gateway.FeedbackToken(rt.Token, tgt.svc),
 			})
 		}()
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -65,6 +66,7 @@ targets are accepted unless --allow-remote.`,
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "stop sending after this long (0: only --count bounds the run)")
 	f.StringVar(&cfg.FeedbackURL, "feedback-url", "", "POST each ground-truth label here (e.g. http://127.0.0.1:8080/v1/feedback)")
 	f.DurationVar(&cfg.FeedbackDelay, "feedback-delay", 0, "how long after the answer the label is posted")
+	f.StringVar(&cfg.FeedbackToken, "feedback-token", os.Getenv("SHIPSAFE_FEEDBACK_TOKEN"), "the service's feedback token, sent as a bearer token with each label (default $SHIPSAFE_FEEDBACK_TOKEN)")
 	f.StringVar(&stickyHdr, "sticky-header", "", "send this header with one of --sticky-keys user keys per request (sticky routing)")
 	f.IntVar(&stickyKeys, "sticky-keys", 100, "number of distinct sticky user keys")
 	f.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow non-loopback targets")

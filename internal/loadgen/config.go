@@ -38,6 +38,9 @@ type Config struct {
 	// FeedbackDelay after its answer.
 	FeedbackURL   string
 	FeedbackDelay time.Duration
+	// FeedbackToken is sent as "Authorization: Bearer <token>" with each label: the
+	// gateway takes labels only with the service's feedback token (gateway.FeedbackToken).
+	FeedbackToken string
 	// Header, if set, returns extra headers for request i (e.g. a sticky user key).
 	Header func(i int) http.Header
 	// IDPrefix prefixes request ids ("<prefix>-<i>"); default is unique per run.

@@ -16,6 +16,7 @@ type feedbackSender struct {
 	ctx     context.Context
 	client  *http.Client
 	url     string
+	token   string
 	timeout time.Duration
 	queue   chan feedbackItem
 	wg      sync.WaitGroup
@@ -32,8 +33,8 @@ type feedbackItem struct {
 
 const feedbackWorkers = 4
 
-func newFeedbackSender(ctx context.Context, client *http.Client, url string, timeout time.Duration) *feedbackSender {
-	f := &feedbackSender{ctx: ctx, client: client, url: url, timeout: timeout, queue: make(chan feedbackItem, 1<<16)}
+func newFeedbackSender(ctx context.Context, client *http.Client, url, token string, timeout time.Duration) *feedbackSender {
+	f := &feedbackSender{ctx: ctx, client: client, url: url, token: token, timeout: timeout, queue: make(chan feedbackItem, 1<<16)}
 	for range feedbackWorkers {
 		f.wg.Add(1)
 		go f.work()
@@ -85,6 +86,9 @@ func (f *feedbackSender) post(buf *bytes.Buffer, item feedbackItem) bool {
 		return false
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if f.token != "" {
+		req.Header.Set("Authorization", "Bearer "+f.token)
+	}
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return false

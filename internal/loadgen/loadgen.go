@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	results := make(chan result, cfg.Concurrency*4)
 	var fb *feedbackSender
 	if cfg.FeedbackURL != "" {
-		fb = newFeedbackSender(ctx, client, cfg.FeedbackURL, cfg.Timeout)
+		fb = newFeedbackSender(ctx, client, cfg.FeedbackURL, cfg.FeedbackToken, cfg.Timeout)
 	}
 
 	var workers sync.WaitGroup

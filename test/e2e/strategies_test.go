@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipsafe/shipsafe/internal/gateway"
 	"github.com/shipsafe/shipsafe/internal/loadgen"
 )
 
@@ -41,7 +42,8 @@ func TestEveryStrategyServesWithoutFailures(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r, err := loadgen.Run(ctx, loadgen.Config{URL: "http://" + c.gateway + "/svc/" + svc, Rate: rate, Concurrency: 16,
-				Duration: 3 * time.Minute, Stop: stop, FeedbackURL: "http://" + c.gateway + "/v1/feedback", FeedbackDelay: 500 * time.Millisecond})
+				Duration: 3 * time.Minute, Stop: stop, FeedbackURL: "http://" + c.gateway + "/v1/feedback", FeedbackDelay: 500 * time.Millisecond,
+				FeedbackToken: gateway.FeedbackToken(c.token, svc)})
 			if err != nil {
 				t.Errorf("loadgen %s: %v", svc, err)
 				return

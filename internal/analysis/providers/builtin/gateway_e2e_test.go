@@ -143,10 +143,25 @@ func infer(t *testing.T, c *http.Client, base, service, prefix string, n int) []
 	return ids
 }
 
+// testFeedbackKey derives the feedback token the test labels with.
+const testFeedbackKey = "test-feedback-key"
+
 func feedback(t *testing.T, c *http.Client, base string, ids []string, label int) {
 	t.Helper()
 	for _, id := range ids {
-		if code, err := post(context.Background(), c, base+"/v1/feedback", fmt.Sprintf(`{"id":%q,"label":%d}`, id, label)); err != nil || code != http.StatusAccepted {
+		req, err := http.NewRequest(http.MethodPost, base+"/v1/feedback", strings.NewReader(fmt.Sprintf(`{"id":%q,"label":%d}`, id, label)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+gateway.FeedbackToken(testFeedbackKey, ""))
+		resp, err := c.Do(req)
+		code := 0
+		if err == nil {
+			code = resp.StatusCode
+			resp.Body.Close()
+		}
+		if err != nil || code != http.StatusAccepted {
 			t.Fatalf("feedback %s: %d %v", id, code, err)
 		}
 	}
@@ -171,7 +186,7 @@ func TestBuiltinAgainstRealGateway(t *testing.T) {
 		"shadow": {Revisions: []gateway.Revision{{Name: "stable", Weight: 1, Endpoints: eps(shadowStable.addr)}, {Name: "canary", Weight: 0, Endpoints: eps(shadowCanary.addr)}},
 			Mirror: &gateway.Mirror{Revision: "canary", Percent: 100}},
 	}}
-	g := gateway.New(gateway.Config{Clock: clk}, nil)
+	g := gateway.New(gateway.Config{Clock: clk, FeedbackKey: testFeedbackKey}, nil)
 	if err := g.SetRoutes(routes); err != nil {
 		t.Fatal(err)
 	}
