@@ -3,6 +3,7 @@ package gateway
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -64,3 +65,45 @@ func BenchmarkHandleInfer(b *testing.B) {
 
 // BenchmarkHandleGet is one proxied plain GET (no OIP parsing).
 func BenchmarkHandleGet(b *testing.B) { benchHandle(b, "GET", "/healthz", nil) }
+
+// benchmarkRecord parses one OIP answer and records every item: prediction counts,
+// probability histogram and the id store entry (distinct ids, like live traffic).
+func benchmarkRecord(b *testing.B, body []byte) {
+	clk := ClockFunc(func() time.Time { return time.Unix(1_700_000_000, 0) })
+	g := New(Config{Clock: clk}, nil)
+	rev := &revisionRoute{name: "stable", rec: g.rec.revision("detector", "stable"), met: g.met.forRevision("detector", "stable")}
+	ids := make([][]byte, 1<<16)
+	for i := range ids {
+		ids[i] = appendRequestID(nil)
+	}
+	at := clk.Now()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	i := 0
+	for b.Loop() {
+		g.recordPredictions(rev, ids[i&(len(ids)-1)], body, at)
+		i++
+	}
+}
+
+// BenchmarkParseAndRecordPrediction: a single-item OIP answer (what cmd/detector returns).
+func BenchmarkParseAndRecordPrediction(b *testing.B) {
+	benchmarkRecord(b, []byte(`{"model_name":"detector","model_version":"v1","outputs":[{"name":"probability","datatype":"FP32","shape":[1],"data":[0.87]},{"name":"label","datatype":"INT64","shape":[1],"data":[1]}]}`))
+}
+
+// BenchmarkParseAndRecordBatch8: a batch of 8 items, every one recorded.
+func BenchmarkParseAndRecordBatch8(b *testing.B) {
+	benchmarkRecord(b, []byte(`{"model_name":"detector","model_version":"v1","outputs":[{"name":"probability","datatype":"FP32","shape":[8,1],"data":[[0.87],[0.1],[0.5],[0.33],[0.99],[0.01],[0.72],[0.4]]},{"name":"label","datatype":"INT64","shape":[8],"data":[1,0,1,0,1,0,1,0]}]}`))
+}
+
+// BenchmarkParsePrediction: the scanner alone, no recording.
+func BenchmarkParsePrediction(b *testing.B) {
+	body := []byte(`{"model_name":"detector","model_version":"v1","outputs":[{"name":"probability","datatype":"FP32","shape":[1],"data":[0.87]},{"name":"label","datatype":"INT64","shape":[1],"data":[1]}]}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		it := newPredictionItems(body)
+		for _, ok := it.next(); ok; _, ok = it.next() {
+		}
+	}
+}

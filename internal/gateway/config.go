@@ -80,6 +80,11 @@ type Config struct {
 	// (FeedbackToken). POST /v1/feedback needs "Authorization: Bearer <token>"; without a
 	// key the gateway accepts no labels.
 	FeedbackKey string
+	// Forwarded says which client-address headers are added to proxied requests, as
+	// reverse proxies do: "x-forwarded-for" (default: X-Forwarded-For, the client address
+	// appended to any list the client sent, and X-Forwarded-Proto), "forwarded" (RFC 7239
+	// Forwarded: for=...;proto=http, appended likewise), "both" or "none".
+	Forwarded string
 	// FeedbackPath (default /v1/feedback), MetricsPath (default /metrics) and AdminPath
 	// (default /admin/routes) are served by the gateway itself instead of being proxied.
 	FeedbackPath string
@@ -132,6 +137,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxConcurrentMirrors <= 0 {
 		c.MaxConcurrentMirrors = 256
 	}
+	if c.Forwarded == "" {
+		c.Forwarded = ForwardedXFF
+	}
 	if c.FeedbackPath == "" {
 		c.FeedbackPath = "/v1/feedback"
 	}
@@ -143,6 +151,14 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// Config.Forwarded values.
+const (
+	ForwardedXFF     = "x-forwarded-for"
+	ForwardedRFC7239 = "forwarded"
+	ForwardedBoth    = "both"
+	ForwardedNone    = "none"
+)
 
 // Defaults applied per service when the table leaves them zero.
 const (

@@ -48,7 +48,9 @@ func newFeedbackTokens(key string, t RouteTable) feedbackTokens {
 
 // feedbackRequest is the body of POST /v1/feedback. A JSON array of them is accepted too.
 type feedbackRequest struct {
-	ID    string `json:"id"`
+	ID string `json:"id"`
+	// Index is the item of a batched request (0, the default, for the first or only one).
+	Index int    `json:"index,omitempty"`
 	Label *int64 `json:"label"`
 }
 
@@ -102,7 +104,7 @@ func (g *Gateway) serveFeedback(w http.ResponseWriter, r *http.Request) {
 	resp := FeedbackResponse{Results: make([]string, 0, len(items))}
 	code := http.StatusAccepted
 	for _, it := range items {
-		res, served, pred := g.preds.label(service, it.ID, *it.Label)
+		res, served, pred := g.preds.label(service, it.ID, it.Index, *it.Label)
 		if res == feedbackConflict {
 			code = http.StatusConflict
 		}
@@ -141,8 +143,8 @@ func parseFeedback(body []byte) ([]feedbackRequest, error) {
 		return nil, fmt.Errorf(`feedback: body must be {"id": "...", "label": 0|1} or an array of those: %w`, err)
 	}
 	for i, it := range items {
-		if it.ID == "" || it.Label == nil || (*it.Label != 0 && *it.Label != 1) {
-			return nil, fmt.Errorf("feedback[%d]: id must be non-empty and label must be 0 or 1", i)
+		if it.ID == "" || it.Label == nil || (*it.Label != 0 && *it.Label != 1) || it.Index < 0 || it.Index >= maxBatchItems {
+			return nil, fmt.Errorf("feedback[%d]: id must be non-empty, label 0 or 1 and index in [0, %d)", i, maxBatchItems)
 		}
 	}
 	return items, nil

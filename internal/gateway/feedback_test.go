@@ -150,17 +150,17 @@ func TestConflictingLabelIsRefusedAndRetractsTheFirst(t *testing.T) {
 	rec := newRecorder(clk, time.Second, 7200)
 	store := newPredictionStore(clk, time.Hour, 1000)
 	served, mirror := rec.revision("d", "stable"), rec.revision("d", "canary")
-	store.put([]byte("a"), served, prediction{label: 1, hasLabel: true}, clk.Now())
-	store.setMirror([]byte("a"), mirror, prediction{label: 0, hasLabel: true})
+	store.put([]byte("a"), 0, served, prediction{label: 1, hasLabel: true}, clk.Now())
+	store.setMirror([]byte("a"), 0, mirror, prediction{label: 0, hasLabel: true})
 
-	if res, _, _ := store.label("d", "a", 0); res != feedbackJoined { // a forged label, first
+	if res, _, _ := store.label("d", "a", 0, 0); res != feedbackJoined { // a forged label, first
 		t.Fatalf("first label: %v", res)
 	}
 	clk.Advance(3 * time.Second)
-	if res, _, _ := store.label("d", "a", 1); res != feedbackConflict {
+	if res, _, _ := store.label("d", "a", 0, 1); res != feedbackConflict {
 		t.Fatalf("different second label: %v, want conflict", res)
 	}
-	if res, _, _ := store.label("d", "a", 0); res != feedbackConflict {
+	if res, _, _ := store.label("d", "a", 0, 0); res != feedbackConflict {
 		t.Fatalf("label after a conflict: %v, want conflict", res)
 	}
 	for _, rr := range []string{"stable", "canary"} {
@@ -178,14 +178,14 @@ func TestRepeatedIDWithAnotherAnswerIsDisputed(t *testing.T) {
 	rec := newRecorder(clk, time.Second, 7200)
 	store := newPredictionStore(clk, time.Hour, 1000)
 	stable := rec.revision("d", "stable")
-	store.put([]byte("v"), stable, prediction{label: 1, hasLabel: true}, clk.Now())
-	store.put([]byte("v"), stable, prediction{label: 1, hasLabel: true}, clk.Now()) // a client retry
-	if res, _, _ := store.label("d", "v", 1); res != feedbackJoined {
+	store.put([]byte("v"), 0, stable, prediction{label: 1, hasLabel: true}, clk.Now())
+	store.put([]byte("v"), 0, stable, prediction{label: 1, hasLabel: true}, clk.Now()) // a client retry
+	if res, _, _ := store.label("d", "v", 0, 1); res != feedbackJoined {
 		t.Fatalf("after an identical retry: %v, want joined", res)
 	}
-	store.put([]byte("w"), stable, prediction{label: 1, hasLabel: true}, clk.Now())
-	store.put([]byte("w"), stable, prediction{label: 0, hasLabel: true}, clk.Now()) // replayed id, other answer
-	if res, _, _ := store.label("d", "w", 0); res != feedbackConflict {
+	store.put([]byte("w"), 0, stable, prediction{label: 1, hasLabel: true}, clk.Now())
+	store.put([]byte("w"), 0, stable, prediction{label: 0, hasLabel: true}, clk.Now()) // replayed id, other answer
+	if res, _, _ := store.label("d", "w", 0, 0); res != feedbackConflict {
 		t.Fatalf("label for a replayed id: %v, want conflict", res)
 	}
 	if got := rec.Window("d", "stable", time.Hour).Confusion; got != (ConfusionMatrix{TruePositive: 1}) {

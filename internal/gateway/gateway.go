@@ -34,6 +34,8 @@ type Gateway struct {
 	revMetrics map[revisionKey]*revisionMetrics
 	closed     bool
 
+	fwd forwardedMode
+
 	rec       *Recorder
 	preds     *predictionStore
 	met       *metrics
@@ -69,6 +71,12 @@ func New(cfg Config, logger *slog.Logger) *Gateway {
 		met:        newMetrics(),
 		mirrorSem:  make(chan struct{}, cfg.MaxConcurrentMirrors),
 	}
+	fwd, err := parseForwarded(cfg.Forwarded)
+	if err != nil {
+		logger.Warn("using X-Forwarded-For", "err", err)
+		fwd = forwardXFF
+	}
+	g.fwd = fwd
 	g.table.Store(&compiledTable{byHost: map[string]*serviceRoute{}})
 	g.admin = g.newAdminHandler()
 	g.adminFast = fasthttpadaptor.NewFastHTTPHandler(g.admin)

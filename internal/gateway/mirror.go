@@ -9,7 +9,7 @@ import (
 // startMirror sends a copy of req to the mirror revision in the background. The mirror's
 // answer is recorded (as that revision's traffic, plus agreement with the served answer)
 // and then discarded: it never reaches the client, whose response is already decided.
-func (g *Gateway) startMirror(svc *serviceRoute, m *revisionRoute, req *fasthttp.Request, id []byte, served prediction) {
+func (g *Gateway) startMirror(svc *serviceRoute, m *revisionRoute, req *fasthttp.Request, id []byte) {
 	select {
 	case g.mirrorSem <- struct{}{}:
 	default:
@@ -27,11 +27,11 @@ func (g *Gateway) startMirror(svc *serviceRoute, m *revisionRoute, req *fasthttp
 	go func() {
 		defer func() { <-g.mirrorSem }()
 		defer fasthttp.ReleaseRequest(mreq)
-		g.mirror(svc, m, mreq, idCopy, served)
+		g.mirror(svc, m, mreq, idCopy)
 	}()
 }
 
-func (g *Gateway) mirror(svc *serviceRoute, m *revisionRoute, req *fasthttp.Request, id []byte, served prediction) {
+func (g *Gateway) mirror(svc *serviceRoute, m *revisionRoute, req *fasthttp.Request, id []byte) {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	start := time.Now()
@@ -50,39 +50,43 @@ func (g *Gateway) mirror(svc *serviceRoute, m *revisionRoute, req *fasthttp.Requ
 		m.met.duration.Observe(latency.Seconds())
 	}
 
-	result := "uncompared"
-	var mp prediction
-	if how == outcomeAnswered && status/100 == 2 {
-		if len(id) > 0 {
-			mp = oipPrediction(resp.Body())
-			if mp.ok() {
-				m.rec.recordPrediction(now, mp)
-				m.met.prediction(mp)
-				g.preds.setMirror(id, m.rec, mp)
+	failed := how != outcomeAnswered || status/100 != 2
+	var compared, agreed uint64
+	if !failed && len(id) > 0 {
+		// Each item of the mirror's answer is paired with the served answer's same item
+		// (kept in the id store), for agreement now and McNemar once labels arrive.
+		it := newPredictionItems(resp.Body())
+		for item := 0; item < maxBatchItems; item++ {
+			mp, ok := it.next()
+			if !ok {
+				break
+			}
+			m.rec.recordPrediction(now, mp)
+			m.met.prediction(mp)
+			if served, ok := g.preds.setMirror(id, item, m.rec, mp); ok && served.hasLabel && mp.hasLabel {
+				compared++
+				if served.label == mp.label {
+					agreed++
+				}
 			}
 		}
-	} else {
-		result = "failed"
 	}
-	compared := served.hasLabel && mp.hasLabel
-	agreed := compared && served.label == mp.label
 	m.rec.recordMirror(now, func(ms *MirrorStats) {
 		ms.Sent++
-		switch {
-		case result == "failed":
+		if failed {
 			ms.Failed++
-		case agreed:
-			ms.Compared++
-			ms.Agreed++
-		case compared:
-			ms.Compared++
-			ms.Disagreed++
 		}
+		ms.Compared += compared
+		ms.Agreed += agreed
+		ms.Disagreed += compared - agreed
 	})
+	result := "uncompared"
 	switch {
-	case agreed:
+	case failed:
+		result = "failed"
+	case compared > 0 && agreed == compared:
 		result = "agree"
-	case compared:
+	case compared > 0:
 		result = "disagree"
 	}
 	g.met.mirrors.WithLabelValues(svc.name, m.name, result).Inc()

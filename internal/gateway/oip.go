@@ -52,12 +52,13 @@ func oipRequestFields(body []byte, param string) (id, paramValue []byte) {
 	return id, paramValue
 }
 
-// oipPrediction extracts the predicted label and probability from an inference response.
-// Outputs are recognised by name: "probability"/"prob"/"score" give the probability,
-// "label"/"class"/"prediction" the label (first element of "data"). A probability without
-// a label implies label = probability >= 0.5.
-func oipPrediction(body []byte) prediction {
-	var p prediction
+// maxBatchItems bounds how many items of one batched answer are recorded.
+const maxBatchItems = 1024
+
+// oipOutputData returns the raw "data" values of an inference response's probability and
+// label outputs, recognised by name: "probability"/"prob"/"score" give the probability,
+// "label"/"class"/"prediction" the label. Either may be nil. Nothing is copied.
+func oipOutputData(body []byte) (prob, label []byte) {
 	forEachMember(body, func(key, val []byte) bool {
 		if string(key) != "outputs" {
 			return true
@@ -73,26 +74,54 @@ func oipPrediction(body []byte) prediction {
 				}
 				return true
 			})
-			first, ok := firstNumber(data)
-			if !ok {
-				return true
-			}
 			switch classifyOutput(name) {
 			case outputProbability:
-				p.prob, p.hasProb = first, true
+				prob = data
 			case outputLabel:
-				p.label, p.hasLabel = int64(first), true
+				label = data
 			}
 			return true
 		})
 		return false
 	})
+	return prob, label
+}
+
+// predictionItems walks the items of a (possibly batched) answer in order: item i is the
+// i-th number of the probability data and of the label data (nested arrays such as shape
+// [N,1] are read flat). A probability without a label implies label = probability >= 0.5.
+type predictionItems struct {
+	prob, label []byte
+	pi, li      int
+}
+
+func newPredictionItems(body []byte) predictionItems {
+	prob, label := oipOutputData(body)
+	return predictionItems{prob: prob, label: label}
+}
+
+// next returns the next item, or false when neither output has one left.
+func (it *predictionItems) next() (prediction, bool) {
+	var p prediction
+	if f, j, ok := nextNumber(it.prob, it.pi); ok {
+		p.prob, p.hasProb, it.pi = f, true, j
+	}
+	if f, j, ok := nextNumber(it.label, it.li); ok {
+		p.label, p.hasLabel, it.li = int64(f), true, j
+	}
 	if p.hasProb && !p.hasLabel {
 		p.hasLabel = true
 		if p.prob >= 0.5 {
 			p.label = 1
 		}
 	}
+	return p, p.ok()
+}
+
+// oipPrediction extracts the first item's prediction from an inference response.
+func oipPrediction(body []byte) prediction {
+	it := newPredictionItems(body)
+	p, _ := it.next()
 	return p
 }
 
@@ -137,28 +166,28 @@ func containsFold(s []byte, sub string) bool {
 // bytesToString views b as a string without copying; the caller must not keep it.
 func bytesToString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// firstNumber returns the first number in a (possibly nested) JSON array, or the value
-// itself when it is a number.
-func firstNumber(v []byte) (float64, bool) {
-	i := skipSpace(v, 0)
-	for i < len(v) && v[i] == '[' {
-		i = skipSpace(v, i+1)
+// nextNumber reads the number (or true/false) at or after v[i], skipping array brackets,
+// commas and spaces, and returns it with the index just past it. It stops (false) at the
+// end of v or at anything else.
+func nextNumber(v []byte, i int) (float64, int, bool) {
+	for i < len(v) && (v[i] == '[' || v[i] == ']' || v[i] == ',' || v[i] == ' ' || v[i] == '\n' || v[i] == '\t' || v[i] == '\r') {
+		i++
 	}
 	j := i
 	for j < len(v) && (v[j] == '-' || v[j] == '+' || v[j] == '.' || v[j] == 'e' || v[j] == 'E' || (v[j] >= '0' && v[j] <= '9')) {
 		j++
 	}
 	if j == i {
-		if bytes.HasPrefix(v[i:], []byte("true")) {
-			return 1, true
+		switch {
+		case bytes.HasPrefix(v[i:], []byte("true")):
+			return 1, i + 4, true
+		case bytes.HasPrefix(v[i:], []byte("false")):
+			return 0, i + 5, true
 		}
-		if bytes.HasPrefix(v[i:], []byte("false")) {
-			return 0, true
-		}
-		return 0, false
+		return 0, i, false
 	}
 	f, err := strconv.ParseFloat(bytesToString(v[i:j]), 64)
-	return f, err == nil
+	return f, j, err == nil
 }
 
 // forEachMember calls f(key, rawValue) for each member of the JSON object in b until f

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -64,20 +65,33 @@ func newPredictionStore(clock Clock, ttl time.Duration, maxEntries int) *predict
 	return s
 }
 
-// key hashes an id. Ids are kept only as 64-bit hashes: a collision between two live ids
-// (probability about n²/2⁶⁵, ~1e-9 for 200k ids) would join a label to the wrong request.
-func (s *predictionStore) key(id []byte) (*predictionShard, uint64) {
-	h := maphash.Bytes(s.seed, id)
+// key hashes an id and the item's index in a batched request (0 for the first or only
+// one). Ids are kept only as 64-bit hashes: a collision between two live ids (probability
+// about n²/2⁶⁵, ~1e-9 for 200k ids) would join a label to the wrong request.
+func (s *predictionStore) key(id []byte, item int) (*predictionShard, uint64) {
+	var h uint64
+	if item == 0 {
+		h = maphash.Bytes(s.seed, id)
+	} else {
+		var mh maphash.Hash
+		mh.SetSeed(s.seed)
+		_, _ = mh.Write(id)
+		var idx [9]byte
+		idx[0] = '#'
+		binary.LittleEndian.PutUint64(idx[1:], uint64(item))
+		_, _ = mh.Write(idx[:])
+		h = mh.Sum64()
+	}
 	return &s.shards[h%predictionShards], h
 }
 
-// put remembers that served answered id with p. A live id seen again with the same
+// put remembers that served answered item (0 for the first) of request id with p. A live id seen again with the same
 // revision and answer (a client's retry) keeps its entry; with another answer (someone
 // reusing a victim's id with other input) the entry is disputed and takes no label, so
 // whoever sends an id last cannot redirect its label to their own prediction.
-func (s *predictionStore) put(id []byte, served *revisionRecorder, p prediction, at time.Time) {
+func (s *predictionStore) put(id []byte, item int, served *revisionRecorder, p prediction, at time.Time) {
 	now := at.UnixNano()
-	sh, key := s.key(id)
+	sh, key := s.key(id, item)
 	sh.mu.Lock()
 	if e, ok := sh.entries[key]; ok && now-e.at <= int64(s.ttl) {
 		if e.served != served || e.pred != p {
@@ -126,16 +140,21 @@ func (s *predictionStore) dropExpiredLocked(sh *predictionShard, now int64) {
 	}
 }
 
-// setMirror attaches the mirror revision's answer to id, if id is still remembered and
-// not yet labelled.
-func (s *predictionStore) setMirror(id []byte, mirror *revisionRecorder, p prediction) {
-	sh, key := s.key(id)
+// setMirror attaches the mirror revision's answer to item of request id, if that is still
+// remembered and not yet labelled, and returns the served answer it is paired with.
+func (s *predictionStore) setMirror(id []byte, item int, mirror *revisionRecorder, p prediction) (served prediction, ok bool) {
+	sh, key := s.key(id, item)
 	sh.mu.Lock()
-	if e, ok := sh.entries[key]; ok && !e.labelled {
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[key]
+	if !ok {
+		return prediction{}, false
+	}
+	if !e.labelled {
 		e.mirror, e.mirrorPred = mirror, p
 		sh.entries[key] = e
 	}
-	sh.mu.Unlock()
+	return e.pred, true
 }
 
 // feedbackResult says what happened to one label.
@@ -173,9 +192,9 @@ func (r feedbackResult) String() string {
 // conflict: the first is taken back out of the counts and the id takes no more labels,
 // so whoever labels first does not win. Recording happens under the shard lock, so a
 // label and its retraction cannot interleave.
-func (s *predictionStore) label(service, id string, actual int64) (feedbackResult, *revisionRecorder, prediction) {
+func (s *predictionStore) label(service, id string, item int, actual int64) (feedbackResult, *revisionRecorder, prediction) {
 	now := s.clock.Now()
-	sh, key := s.key([]byte(id))
+	sh, key := s.key([]byte(id), item)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[key]

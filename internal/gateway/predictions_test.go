@@ -12,25 +12,25 @@ func TestFeedbackJoinsLateUnknownExpiredDuplicate(t *testing.T) {
 	store := newPredictionStore(clk, time.Hour, 1000)
 	stable, canary := rec.revision("d", "stable"), rec.revision("d", "canary")
 
-	store.put([]byte("a"), stable, prediction{label: 1, hasLabel: true}, clk.Now())
-	store.put([]byte("b"), canary, prediction{label: 0, hasLabel: true}, clk.Now())
-	store.put([]byte("c"), canary, prediction{label: 1, hasLabel: true}, clk.Now())
+	store.put([]byte("a"), 0, stable, prediction{label: 1, hasLabel: true}, clk.Now())
+	store.put([]byte("b"), 0, canary, prediction{label: 0, hasLabel: true}, clk.Now())
+	store.put([]byte("c"), 0, canary, prediction{label: 1, hasLabel: true}, clk.Now())
 
-	if res, _, _ := store.label("d", "a", 1); res != feedbackJoined {
+	if res, _, _ := store.label("d", "a", 0, 1); res != feedbackJoined {
 		t.Errorf("a: %v", res)
 	}
-	if res, _, _ := store.label("d", "a", 1); res != feedbackDuplicate {
+	if res, _, _ := store.label("d", "a", 0, 1); res != feedbackDuplicate {
 		t.Errorf("a again: %v, want duplicate", res)
 	}
-	if res, _, _ := store.label("d", "zzz", 0); res != feedbackUnknown {
+	if res, _, _ := store.label("d", "zzz", 0, 0); res != feedbackUnknown {
 		t.Errorf("zzz: %v, want unknown", res)
 	}
 	clk.Advance(50 * time.Minute) // late but within the TTL
-	if res, served, _ := store.label("d", "b", 1); res != feedbackJoined || served != canary {
+	if res, served, _ := store.label("d", "b", 0, 1); res != feedbackJoined || served != canary {
 		t.Errorf("late b: %v", res)
 	}
 	clk.Advance(20 * time.Minute) // c is now 70 minutes old
-	if res, _, _ := store.label("d", "c", 1); res != feedbackExpired {
+	if res, _, _ := store.label("d", "c", 0, 1); res != feedbackExpired {
 		t.Errorf("c after TTL: %v, want expired", res)
 	}
 
@@ -52,7 +52,7 @@ func TestPredictionStoreIsBounded(t *testing.T) {
 	store := newPredictionStore(clk, time.Hour, 160) // 10 per shard
 	rr := rec.revision("d", "r")
 	for i := 0; i < 10_000; i++ {
-		store.put([]byte(fmt.Sprintf("id-%d", i)), rr, prediction{hasLabel: true}, clk.Now())
+		store.put([]byte(fmt.Sprintf("id-%d", i)), 0, rr, prediction{hasLabel: true}, clk.Now())
 	}
 	total := 0
 	for i := range store.shards {
@@ -61,10 +61,10 @@ func TestPredictionStoreIsBounded(t *testing.T) {
 	if total > 160 {
 		t.Errorf("store holds %d entries, bound is 160", total)
 	}
-	if res, _, _ := store.label("d", "id-9999", 1); res != feedbackJoined {
+	if res, _, _ := store.label("d", "id-9999", 0, 1); res != feedbackJoined {
 		t.Errorf("newest id: %v", res)
 	}
-	if res, _, _ := store.label("d", "id-0", 1); res != feedbackUnknown {
+	if res, _, _ := store.label("d", "id-0", 0, 1); res != feedbackUnknown {
 		t.Errorf("evicted id: %v, want unknown", res)
 	}
 }
@@ -78,9 +78,9 @@ func TestMirrorPairsForMcNemar(t *testing.T) {
 	cases := [][3]int64{{1, 1, 1}, {1, 0, 1}, {0, 1, 1}, {0, 0, 1}, {1, 0, 1}}
 	for i, c := range cases {
 		id := []byte(fmt.Sprint(i))
-		store.put(id, stable, prediction{label: c[0], hasLabel: true}, clk.Now())
-		store.setMirror(id, canary, prediction{label: c[1], hasLabel: true})
-		if res, _, _ := store.label("d", string(id), c[2]); res != feedbackJoined {
+		store.put(id, 0, stable, prediction{label: c[0], hasLabel: true}, clk.Now())
+		store.setMirror(id, 0, canary, prediction{label: c[1], hasLabel: true})
+		if res, _, _ := store.label("d", string(id), 0, c[2]); res != feedbackJoined {
 			t.Fatalf("%d: %v", i, res)
 		}
 	}

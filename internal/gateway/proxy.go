@@ -113,6 +113,7 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 	if infer {
 		req.Header.SetBytesV(RequestIDHeader, id)
 	}
+	setForwarded(g.fwd, ctx, req)
 
 	how, retries := g.forward(svc, rev, req, &ctx.Response, start)
 	resp := &ctx.Response
@@ -144,24 +145,33 @@ func (g *Gateway) handle(ctx *fasthttp.RequestCtx) {
 		g.met.retries.WithLabelValues(svc.name, rev.name).Add(float64(retries))
 	}
 
-	var pred prediction
 	if infer {
 		resp.Header.SetBytesV(RequestIDHeader, id)
 		if how == outcomeAnswered && status/100 == 2 {
-			pred = oipPrediction(resp.Body())
-			if pred.ok() {
-				rev.rec.recordPrediction(recordAt, pred)
-				rev.met.prediction(pred)
-				g.preds.put(id, rev.rec, pred, recordAt)
-			}
+			g.recordPredictions(rev, id, resp.Body(), recordAt)
 		}
 	}
 	if m := svc.mirror; m != nil && m != rev && mrand.Uint64() < svc.mirrorCut {
-		g.startMirror(svc, m, req, id, pred)
+		g.startMirror(svc, m, req, id)
 	}
 }
 
 var slash = []byte("/")
+
+// recordPredictions records every item of a (possibly batched) answer: its prediction
+// counts and probability histogram, and the id store entry a label joins (item i of id).
+func (g *Gateway) recordPredictions(rev *revisionRoute, id, body []byte, at time.Time) {
+	it := newPredictionItems(body)
+	for item := 0; item < maxBatchItems; item++ {
+		p, ok := it.next()
+		if !ok {
+			return
+		}
+		rev.rec.recordPrediction(at, p)
+		rev.met.prediction(p)
+		g.preds.put(id, item, rev.rec, p, at)
+	}
+}
 
 // forward sends req to an endpoint of rev, retrying on another endpoint after a
 // connection failure when the service is idempotent (or when the dial itself failed, so

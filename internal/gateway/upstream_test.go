@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,7 +74,15 @@ func TestBodyOverListenerLimitGets413(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := startGateway(t, g)
-	resp, err := testClient().Post(base+"/v2/models/detector/infer", "application/json", bytes.NewReader(make([]byte, 2<<20)))
+	// Announce a 2 MiB body and send none: the answer must come from the header alone
+	// (a client writing the body could see the reset before the answer).
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "POST /v2/models/detector/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
