@@ -228,5 +228,11 @@ for name in nginx haproxy shipsafe; do
     "$(median_of $name 3)" "$errs" "$(median_of $name 5)"
 done
 echo "per-round shipsafe/nginx rps ratios: ${RATIOS[*]}"
+# What shipsafe recorded (so nobody wins by recording nothing): requests per revision and,
+# in infer mode, predictions per revision and label, from its own /metrics.
+curl -s "http://127.0.0.1:$P_SHIPSAFE/metrics" | awk '
+  /^shipsafe_requests_total\{/ { split($0, a, "revision=\""); split(a[2], b, "\""); req[b[1]] += $NF }
+  /^shipsafe_predictions_total\{/ { split($0, a, "revision=\""); split(a[2], b, "\""); pred[b[1]] += $NF }
+  END { for (r in req) printf "shipsafe recorded: revision %s requests %d predictions %d\n", r, req[r], pred[r] }' | sort
 printf '%s\n' "${RATIOS[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p" |
   awk '{ printf "shipsafe/nginx rps ratio: %.2f\n", $1 }'
