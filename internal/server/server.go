@@ -41,6 +41,10 @@ type Server struct {
 	log     *slog.Logger
 	// PollInterval is how often the event stream looks for new events.
 	pollInterval time.Duration
+	// bodyTimeout bounds reading one request body (default 30s).
+	bodyTimeout time.Duration
+	// allowedHosts are Host names accepted besides IP addresses and localhost.
+	allowedHosts []string
 }
 
 // New returns an API server. token must not be empty.
@@ -79,7 +83,7 @@ func (s *Server) Handler() http.Handler {
 	for _, kind := range []string{"promote", "abort", "retry", "undo", "pause", "resume"} {
 		mux.Handle("POST /api/v1/rollouts/{name}/"+kind, s.auth(s.command(kind)))
 	}
-	return mux
+	return s.checkHost(s.boundBody(mux))
 }
 
 // auth refuses requests without the bearer token.
@@ -88,6 +92,9 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shipsafe"`)
+			// Answer now and close: net/http would otherwise read the unread body first,
+			// letting a trickled body hold the connection before its 401.
+			w.Header().Set("Connection", "close")
 			writeError(w, http.StatusUnauthorized, errors.New("this route changes state: send Authorization: Bearer <token> (the token is in the data dir's token file)"))
 			return
 		}
@@ -95,18 +102,14 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	})
 }
 
-// actor names who made a change, for the audit log.
-func actor(r *http.Request) string {
-	if a := r.Header.Get("X-Shipsafe-Actor"); a != "" && len(a) <= 128 {
-		return "token:" + a
-	}
-	return "token"
-}
+// actor names who made a change, for the audit log. It comes from the credential that
+// auth checked (the API has one token), never from anything the caller chooses.
+func actor(*http.Request) string { return "token" }
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxManifestBytes+1))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		readFailure(w, err)
 		return
 	}
 	if len(body) > MaxManifestBytes {
