@@ -158,7 +158,7 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 		ln.Close()
 		return nil, err
 	}
-	rt.apiSrv = &http.Server{Handler: withFlags(server.New(rt.API, rt.Token, opts.Log).Handler(), rt.Flags, rt.Token), ReadHeaderTimeout: 10 * time.Second}
+	rt.apiSrv = server.HTTPServer(withFlags(server.New(rt.API, rt.Token, opts.Log).Handler(), rt.Flags, rt.Token)) // header, read and idle timeouts
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rt.cancel, rt.done = cancel, make(chan struct{})
 	go func() { _ = rt.apiSrv.Serve(ln) }()
