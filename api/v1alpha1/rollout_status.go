@@ -70,6 +70,9 @@ type RolloutStatus struct {
 
 	// Rollback (shipsafe extension) is the rollback action in progress, if any.
 	Rollback *RollbackStatus `json:"rollback,omitempty"`
+	// Shipsafe (shipsafe extension) is the rest of shipsafe's progress: with Argo's fields
+	// above it is all a control plane needs to resume.
+	Shipsafe *ShipsafeStatus `json:"shipsafe,omitempty"`
 }
 
 // PauseReason says why a rollout is paused.

@@ -41,7 +41,7 @@ func (s *Service) Command(ctx context.Context, actor, name string, c Command) er
 		}
 		rec.Commands = append(rec.Commands, cmd)
 		audit := store.AuditEntry{Actor: actor, Action: c.Kind, Target: "rollout/" + name, Revision: c.Revision, ModelDigest: s.model(ro.Spec.Template).String()}
-		_, err = s.st.UpdateStatus(ctx, store.StatusWrite{Name: name, Status: rec, ExpectedVersion: row.ResourceVersion, Audits: []store.AuditEntry{audit}})
+		_, err = s.st.UpdateStatus(ctx, store.StatusWrite{Name: name, Status: progress.Encode(rec, rec.ObservedGeneration()), ExpectedVersion: row.ResourceVersion, Audits: []store.AuditEntry{audit}})
 		if errors.Is(err, store.ErrConflict) {
 			if attempt < maxCommandAttempts {
 				continue

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/shipsafe/shipsafe/internal/analysis"
 	"github.com/shipsafe/shipsafe/internal/apiservice"
 	"github.com/shipsafe/shipsafe/internal/platform"
+	"github.com/shipsafe/shipsafe/internal/progress"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 	"github.com/shipsafe/shipsafe/internal/store"
 	"github.com/shipsafe/shipsafe/internal/store/memory"
@@ -230,10 +232,21 @@ func (h *harness) apply(manifest string) {
 	}
 }
 
-// pass runs one reconcile of the rollout a second after the last.
+// pass runs one reconcile of the rollout a second after the last, then checks the stored
+// status is its own encoding (one record, nothing lost between the engine and the store).
 func (h *harness) pass(name string) error {
 	h.clock.Advance(time.Second)
 	_, _, err := h.cp.reconcile(h.t.Context(), name, false)
+	if row, gerr := h.store.GetRollout(h.t.Context(), name); gerr == nil && len(row.Status) > 0 {
+		_, rec, derr := progress.Decode(row)
+		if derr != nil {
+			h.t.Fatal(derr)
+		}
+		again, _ := json.Marshal(progress.Encode(rec, rec.ObservedGeneration()))
+		if string(again) != string(row.Status) {
+			h.t.Fatalf("the stored status is not a fixed point of decode+encode:\n%s\n%s", row.Status, again)
+		}
+	}
 	return err
 }
 

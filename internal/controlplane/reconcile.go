@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/shipsafe/shipsafe/internal/platform"
@@ -108,7 +110,6 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool)
 
 	// Persist.
 	l.rec.Engine = res.Status
-	l.rec.Status = adapter.ArgoStatus(res.Status, row.Generation)
 	l.rec.Traffic = res.Plan.Traffic
 	l.rec.Commands = slices.DeleteFunc(l.rec.Commands, func(c rollout.Command) bool { return slices.Contains(res.Acknowledged, c.ID) })
 	l.rec.Revisions = cp.revisionViews(l, res.Plan, states)
@@ -121,7 +122,8 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool)
 		evs = append(evs, store.Event{Name: fmt.Sprintf("%s.%d.%d", name, row.ResourceVersion, i), Rollout: name, Time: now,
 			Type: string(e.Type), Reason: e.Reason, Message: e.Message, Revision: res.Status.CurrentPodHash})
 	}
-	status, err := json.Marshal(l.rec)
+	pruneTemplates(&l.rec)
+	status, err := json.Marshal(progress.Encode(l.rec, row.Generation))
 	if err != nil {
 		return 0, false, fmt.Errorf("encode status of %s: %w", name, err)
 	}
@@ -165,6 +167,26 @@ func (cp *ControlPlane) teardown(ctx context.Context, name string) error {
 		return fmt.Errorf("remove traffic of %s: %w", name, err)
 	}
 	return cp.opts.Platform.Apply(ctx, name, nil)
+}
+
+// pruneTemplates forgets the templates of revisions the rollout can no longer run: neither
+// current, stable, observed, waiting for scale-down, an undo target nor in the stable history.
+func pruneTemplates(rec *progress.Record) {
+	st := rec.Engine
+	keep := map[string]bool{st.CurrentPodHash: true, st.StableRS: true}
+	for _, h := range st.History {
+		keep[h] = true
+	}
+	for _, d := range st.ScaleDowns {
+		keep[d.Hash] = true
+	}
+	for _, v := range rec.Revisions {
+		keep[v.Hash] = true
+	}
+	if st.Undo != nil {
+		keep[st.Undo.Target] = true
+	}
+	maps.DeleteFunc(rec.Templates, func(h string, _ corev1.PodTemplateSpec) bool { return !keep[h] })
 }
 
 // pruneRuns forgets finished runs of revisions that are neither current nor stable.

@@ -6,6 +6,7 @@ package progress
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,12 +16,13 @@ import (
 	"github.com/shipsafe/shipsafe/internal/store"
 )
 
-// Record is what the control plane keeps in a rollout's stored status. Everything the loop
+// Record is the control plane's working form of a rollout's progress. Everything the loop
 // needs to resume after a crash is here: the engine's status (all progress), the template of
 // every revision it may still run, the commands not yet applied, and the analysis runs it
-// drives.
+// drives. It is stored once, as the Rollout's status (Encode: Argo's fields plus
+// status.shipsafe); the JSON tags below only read data dirs written before that form.
 type Record struct {
-	// Status is the Argo-compatible status, for tooling that reads it.
+	// Status is the stored Argo-compatible status the record was read from (for views).
 	Status v1alpha1.RolloutStatus `json:"status"`
 	// Engine is the engine's own status: the source of truth for progress.
 	Engine rollout.Status `json:"engine"`
@@ -94,14 +96,35 @@ func Decode(row store.Rollout) (*v1alpha1.Rollout, Record, error) {
 		return nil, rec, fmt.Errorf("decode stored rollout %q: %w", row.Name, err)
 	}
 	if len(row.Status) > 0 && string(row.Status) != "null" {
-		if err := json.Unmarshal(row.Status, &rec); err != nil {
+		var legacy struct {
+			Engine json.RawMessage `json:"engine"`
+		}
+		if err := json.Unmarshal(row.Status, &legacy); err != nil {
 			return nil, rec, fmt.Errorf("decode stored status of %q: %w", row.Name, err)
+		}
+		if legacy.Engine != nil {
+			// Written by a version that kept the engine's status beside Argo's.
+			if err := json.Unmarshal(row.Status, &rec); err != nil {
+				return nil, rec, fmt.Errorf("decode stored status of %q: %w", row.Name, err)
+			}
+		} else {
+			var st v1alpha1.RolloutStatus
+			if err := json.Unmarshal(row.Status, &st); err != nil {
+				return nil, rec, fmt.Errorf("decode stored status of %q: %w", row.Name, err)
+			}
+			rec = fromStatus(st)
 		}
 	}
 	if rec.Templates == nil {
 		rec.Templates = map[string]corev1.PodTemplateSpec{}
 	}
 	return ro, rec, nil
+}
+
+// ObservedGeneration is the generation the stored status describes (0 before the first pass).
+func (r *Record) ObservedGeneration() int64 {
+	g, _ := strconv.ParseInt(r.Status.ObservedGeneration, 10, 64)
+	return g
 }
 
 // Strategy names the rollout's strategy: canary, blueGreen or rolling.
