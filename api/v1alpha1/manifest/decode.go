@@ -143,11 +143,6 @@ func decodeAll(data []byte, limits Limits) (objs []Object, skipped, errs ErrorLi
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for idx := 0; ; idx++ {
-		if idx >= limits.MaxDocuments {
-			errs = append(errs, &Error{Document: idx, Field: field.Forbidden(nil,
-				fmt.Sprintf("file has more than %d documents", limits.MaxDocuments))})
-			break
-		}
 		var node yaml.Node
 		err := decodeNode(dec, &node)
 		if errors.Is(err, io.EOF) {
@@ -160,6 +155,13 @@ func decodeAll(data []byte, limits Limits) (objs []Object, skipped, errs ErrorLi
 		if isEmptyDocument(&node) {
 			idx--
 			continue
+		}
+		// Checked after reading (empty documents, such as after a trailing ---, do not count), so a file of exactly MaxDocuments documents passes: only a
+		// document beyond the limit is refused.
+		if idx >= limits.MaxDocuments {
+			errs = append(errs, &Error{Document: idx, Field: field.Forbidden(nil,
+				fmt.Sprintf("file has more than %d documents", limits.MaxDocuments))})
+			break
 		}
 		obj, docErrs := decodeDocument(&node, idx, limits)
 		if len(docErrs) == 1 && docErrs[0].skip {

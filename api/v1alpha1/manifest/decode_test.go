@@ -210,6 +210,24 @@ func TestDecodeLimits(t *testing.T) {
 	})
 }
 
+// TestDecodeExactlyMaxDocuments: the limit is "more than MaxDocuments"; a file with exactly
+// that many documents (the default 10,000 included) is accepted.
+func TestDecodeExactlyMaxDocuments(t *testing.T) {
+	limits := DefaultLimits()
+	doc := strings.Repeat("apiVersion: v1\nkind: ConfigMap\n---\n", limits.MaxDocuments)
+	if _, _, err := DecodeAll([]byte(doc), limits); err != nil {
+		t.Fatalf("%d documents: %v, want accepted", limits.MaxDocuments, err)
+	}
+	limits.MaxDocuments = 3
+	if _, _, err := DecodeAll([]byte(strings.Repeat("apiVersion: v1\nkind: ConfigMap\n---\n", 3)), limits); err != nil {
+		t.Fatalf("3 documents with MaxDocuments 3: %v, want accepted", err)
+	}
+	_, _, err := DecodeAll([]byte(strings.Repeat("apiVersion: v1\nkind: ConfigMap\n---\n", 4)), limits)
+	if err == nil || !strings.Contains(err.Error(), "more than 3 documents") {
+		t.Fatalf("4 documents with MaxDocuments 3: err = %v, want document limit", err)
+	}
+}
+
 func TestDecodeAliasesAndMergeKeys(t *testing.T) {
 	doc := `apiVersion: argoproj.io/v1alpha1
 kind: Rollout
