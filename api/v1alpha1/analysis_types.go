@@ -10,6 +10,9 @@ import (
 
 // AnalysisTemplate is a reusable, parameterised set of metrics that decides whether a
 // revision is healthy. Its schema is Argo Rollouts' AnalysisTemplate.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:path=analysistemplates,shortName=at
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp",description="Time since resource was created"
 type AnalysisTemplate struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -18,6 +21,9 @@ type AnalysisTemplate struct {
 }
 
 // ClusterAnalysisTemplate is an AnalysisTemplate usable from any namespace.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:path=clusteranalysistemplates,shortName=cat,scope=Cluster
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp",description="Time since resource was created"
 type ClusterAnalysisTemplate struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -88,16 +94,34 @@ type MetricProvider struct {
 	// Job runs a Kubernetes Job; success means the job succeeded.
 	Job *JobMetric `json:"job,omitempty"`
 	// Plugin holds metric plugin configuration by plugin name.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	Plugin map[string]json.RawMessage `json:"plugin,omitempty"`
 
 	// Argo providers that shipsafe does not implement; decoded without inspection.
-	Kayenta    json.RawMessage `json:"kayenta,omitempty"`
-	Datadog    json.RawMessage `json:"datadog,omitempty"`
-	Wavefront  json.RawMessage `json:"wavefront,omitempty"`
-	NewRelic   json.RawMessage `json:"newRelic,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Kayenta json.RawMessage `json:"kayenta,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Datadog json.RawMessage `json:"datadog,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Wavefront json.RawMessage `json:"wavefront,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	NewRelic json.RawMessage `json:"newRelic,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	CloudWatch json.RawMessage `json:"cloudWatch,omitempty"`
-	Graphite   json.RawMessage `json:"graphite,omitempty"`
-	Influxdb   json.RawMessage `json:"influxdb,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Graphite json.RawMessage `json:"graphite,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Influxdb json.RawMessage `json:"influxdb,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	SkyWalking json.RawMessage `json:"skywalking,omitempty"`
 }
 
@@ -122,6 +146,8 @@ type PrometheusMetric struct {
 	// Query is the PromQL query; args are substituted first.
 	Query string `json:"query,omitempty"`
 	// Authentication configures SigV4 or OAuth2 (decoded, not used by shipsafe).
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	Authentication json.RawMessage `json:"authentication,omitempty"`
 	// Timeout is the query timeout in seconds.
 	Timeout *int64 `json:"timeout,omitempty"`
@@ -130,6 +156,8 @@ type PrometheusMetric struct {
 	// Headers are added to the query request.
 	Headers []WebMetricHeader `json:"headers,omitempty"`
 	// RangeQuery (Argo) is decoded for compatibility.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	RangeQuery json.RawMessage `json:"rangeQuery,omitempty"`
 }
 
@@ -154,6 +182,8 @@ type WebMetric struct {
 	// Body is a raw request body (POST/PUT).
 	Body string `json:"body,omitempty"`
 	// JSONBody is a JSON request body (POST/PUT); exclusive with Body.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	JSONBody json.RawMessage `json:"jsonBody,omitempty"`
 	// TimeoutSeconds is the request timeout (default 10).
 	TimeoutSeconds int64 `json:"timeoutSeconds,omitempty"`
@@ -162,6 +192,8 @@ type WebMetric struct {
 	// Insecure skips TLS verification.
 	Insecure bool `json:"insecure,omitempty"`
 	// Authentication configures OAuth2 (decoded, not used by shipsafe).
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	Authentication json.RawMessage `json:"authentication,omitempty"`
 }
 

@@ -5,6 +5,11 @@ import (
 )
 
 // AnalysisRun is the record of one execution of analysis templates, with every measurement.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:path=analysisruns,shortName=ar
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.phase",description="AnalysisRun status"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp",description="Time since resource was created"
 type AnalysisRun struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

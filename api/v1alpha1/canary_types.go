@@ -74,7 +74,9 @@ type CanaryStep struct {
 
 // PluginStep is an Argo step plugin invocation.
 type PluginStep struct {
-	Name   string          `json:"name"`
+	Name string `json:"name"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	Config json.RawMessage `json:"config,omitempty"`
 }
 
@@ -187,6 +189,8 @@ type RolloutTrafficRouting struct {
 	Gateway *GatewayTrafficRouting `json:"gateway,omitempty"`
 	// Plugins holds router plugin configuration by plugin name, e.g.
 	// "argoproj-labs/gatewayAPI": {httpRoute: ..., namespace: ...}.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	Plugins map[string]json.RawMessage `json:"plugins,omitempty"`
 	// ManagedRoutes lists the header and mirror routes steps may set, highest priority first.
 	ManagedRoutes []MangedRoutes `json:"managedRoutes,omitempty"`
@@ -194,14 +198,30 @@ type RolloutTrafficRouting struct {
 	MaxTrafficWeight *int32 `json:"maxTrafficWeight,omitempty"`
 
 	// Argo routers that shipsafe does not drive; decoded without inspection.
-	Istio      json.RawMessage `json:"istio,omitempty"`
-	Nginx      json.RawMessage `json:"nginx,omitempty"`
-	ALB        json.RawMessage `json:"alb,omitempty"`
-	SMI        json.RawMessage `json:"smi,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Istio json.RawMessage `json:"istio,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Nginx json.RawMessage `json:"nginx,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	ALB json.RawMessage `json:"alb,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	SMI json.RawMessage `json:"smi,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
 	Ambassador json.RawMessage `json:"ambassador,omitempty"`
-	AppMesh    json.RawMessage `json:"appMesh,omitempty"`
-	Traefik    json.RawMessage `json:"traefik,omitempty"`
-	Apisix     json.RawMessage `json:"apisix,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	AppMesh json.RawMessage `json:"appMesh,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Traefik json.RawMessage `json:"traefik,omitempty"`
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	Apisix json.RawMessage `json:"apisix,omitempty"`
 }
 
 // GatewayTrafficRouting (shipsafe extension) configures shipsafe's own gateway.
