@@ -14,7 +14,7 @@
 // +groupName=argoproj.io
 package v1alpha1
 
-//go:generate sh -c "cd ../../hack/codegen && go run sigs.k8s.io/controller-tools/cmd/controller-gen object paths=../../api/v1alpha1 crd:crdVersions=v1,allowDangerousTypes=true,maxDescLen=0 output:crd:artifacts:config=../../deploy/crds"
+//go:generate sh -c "cd ../../hack/codegen && go run sigs.k8s.io/controller-tools/cmd/controller-gen object paths=../../api/v1alpha1 crd:crdVersions=v1,allowDangerousTypes=true,maxDescLen=0,generateEmbeddedObjectMeta=true output:crd:artifacts:config=../../deploy/crds"
 
 // API groups and kinds this package reads. Documents with either group mean the same thing.
 const (

@@ -48,7 +48,7 @@ func TestGeneratedUpToDate(t *testing.T) {
 	}
 	out := filepath.Join(tmp, "crds")
 	run(t, mod, gen, "object", "paths=./api/v1alpha1",
-		"crd:crdVersions=v1,allowDangerousTypes=true,maxDescLen=0", "output:crd:artifacts:config="+out)
+		"crd:crdVersions=v1,allowDangerousTypes=true,maxDescLen=0,generateEmbeddedObjectMeta=true", "output:crd:artifacts:config="+out)
 
 	compare(t, filepath.Join(pkg, "zz_generated.deepcopy.go"), filepath.Join(root, "api", "v1alpha1", "zz_generated.deepcopy.go"))
 	fresh, err := filepath.Glob(filepath.Join(out, "*.yaml"))
