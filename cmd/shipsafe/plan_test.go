@@ -47,3 +47,17 @@ func TestPlanRejectsBadScenario(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestPlanBlueGreenInconclusiveDoesNotStall: after an Inconclusive pre-promotion run the
+// simulated operator promotes; the rollout switches and runs post-promotion analysis
+// (issue 11.1: it stalled Paused for the whole simulation).
+func TestPlanBlueGreenInconclusiveDoesNotStall(t *testing.T) {
+	var out bytes.Buffer
+	if err := runPlan(defaultPlanOptions("../../examples/blue-green/rollout.yaml", "analysis-inconclusive"), nil, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "completed: v2 is stable") || !strings.Contains(got, "post-promotion analysis") {
+		t.Fatalf("want a completed rollout with post-promotion analysis:\n%s", got)
+	}
+}

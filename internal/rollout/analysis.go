@@ -3,6 +3,7 @@ package rollout
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/shipsafe/shipsafe/internal/condition"
@@ -43,6 +44,9 @@ func (r *reconciler) observedRun(name string) AnalysisState {
 		if a.Name == name {
 			if a.Phase == "" {
 				a.Phase = AnalysisPending
+			}
+			if a.Phase == AnalysisInconclusive && slices.Contains(r.st.AcceptedInconclusive, name) {
+				a.Phase, a.Message = AnalysisSuccessful, "Inconclusive, accepted by promote/resume"
 			}
 			return a
 		}

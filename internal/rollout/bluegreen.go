@@ -138,6 +138,9 @@ func (r *reconciler) blueGreenSwitched(b *BlueGreenStrategy) {
 				r.blueGreenAborted()
 				return
 			case run.Phase == AnalysisInconclusive:
+				if !r.st.hasPause(PauseInconclusive) {
+					r.event(EventWarning, "AnalysisInconclusive", "post-promotion analysis %s inconclusive: paused until promoted", run.Name)
+				}
 				r.st.pauseSince(PauseInconclusive, r.now)
 				return
 			case run.Phase != AnalysisSuccessful:

@@ -75,6 +75,18 @@ func (r *reconciler) canaryReplicas(s stepState) int32 {
 	return percentOf(s.weight, r.spec.Replicas)
 }
 
+// servable is the weight the canary may have for a step state: the state's weight once the
+// canary has the available replicas that state plans for it, otherwise no more than its
+// available share of spec.replicas. Commands (promote, promote --full) move the step index
+// ahead of the replicas; this keeps traffic behind ready capacity whatever the index says.
+func (r *reconciler) servable(s stepState) int32 {
+	avail := r.rev(r.st.CurrentPodHash).Available
+	if avail >= r.canaryReplicas(s) || r.spec.Replicas <= 0 {
+		return s.weight
+	}
+	return min(s.weight, int32(int64(avail)*100/int64(r.spec.Replicas)))
+}
+
 // percentOf is ceil(p% of n).
 func percentOf(p, n int32) int32 {
 	return int32((int64(p)*int64(n) + 99) / 100)
@@ -211,8 +223,9 @@ func (r *reconciler) canaryAtStep() {
 	if r.router {
 		r.want(stable, r.spec.Replicas, RoleStable)
 		r.want(cur, r.canaryReplicas(pending), RoleCanary)
-		r.weights[cur] = applied.weight
-		r.weights[stable] += 100 - applied.weight
+		w := r.servable(applied)
+		r.weights[cur] = w
+		r.weights[stable] += 100 - w
 		for _, h := range applied.headers {
 			r.headers = append(r.headers, HeaderRouteTarget{HeaderRoute: h, Revision: cur})
 		}
@@ -239,7 +252,9 @@ func (r *reconciler) canaryPromote() {
 			r.weights[cur] = 100
 			return
 		}
-		w := replay(r.spec.Canary.Steps, len(r.spec.Canary.Steps)).weight
+		// Until the canary is fully available it keeps the weight of the steps it passed (as
+		// Argo), and never more than its available replicas can serve.
+		w := r.servable(replay(r.spec.Canary.Steps, int(r.st.stepIndex())))
 		r.weights[cur], r.weights[stable] = w, 100-w
 		return
 	}

@@ -35,7 +35,7 @@ func (r *reconciler) applyCommand(c Command) error {
 		return nil
 	case CommandResume:
 		r.st.clearPause(PauseUserCommand)
-		r.st.clearPause(PauseInconclusive)
+		r.acceptInconclusive()
 		r.resumeFromRollbackCanary()
 		r.st.LastProgressAt = ptr(r.now) // paused time does not count against the deadline
 		return nil
@@ -83,7 +83,7 @@ func (r *reconciler) promoteOneStep() error {
 		return fmt.Errorf("update of %s was aborted: retry it first", r.st.CurrentPodHash)
 	}
 	r.resumeFromRollbackCanary()
-	r.st.clearPause(PauseInconclusive)
+	r.acceptInconclusive()
 	switch {
 	case r.spec.Canary != nil:
 		idx := r.st.stepIndex()
@@ -102,6 +102,24 @@ func (r *reconciler) promoteOneStep() error {
 		return fmt.Errorf("the rolling strategy has no steps to promote")
 	}
 	return nil
+}
+
+// acceptInconclusive ends an inconclusive pause: every run of the current revision observed
+// Inconclusive now counts as passed, so the next pass goes on (pre-promotion to the switch,
+// which still runs post-promotion analysis) instead of pausing again on the same verdict.
+func (r *reconciler) acceptInconclusive() {
+	if !r.st.hasPause(PauseInconclusive) {
+		return
+	}
+	r.st.clearPause(PauseInconclusive)
+	for _, a := range r.obs.Analysis {
+		if a.Phase == AnalysisInconclusive && !slices.Contains(r.st.AcceptedInconclusive, a.Name) {
+			r.st.AcceptedInconclusive = append(r.st.AcceptedInconclusive, a.Name)
+		}
+	}
+	if n := len(r.st.AcceptedInconclusive); n > maxProcessedCommands { // bounded like command IDs
+		r.st.AcceptedInconclusive = slices.Clone(r.st.AcceptedInconclusive[n-maxProcessedCommands:])
+	}
 }
 
 func (r *reconciler) clearStepPauses() {

@@ -266,6 +266,7 @@ func (r *reconciler) resetProgress() {
 	r.st.BlueGreen.PrePromotionAnalysisRunStatus, r.st.BlueGreen.PostPromotionAnalysisRunStatus = nil, nil
 	r.st.BlueGreen.PreviewAvailableAt, r.st.BlueGreen.Promoted, r.st.BlueGreen.ScaleUpPreviewCheckPoint = nil, false, false
 	r.st.Rollback, r.st.DeadlineExceeded, r.st.ControllerPause = nil, false, false
+	r.st.AcceptedInconclusive = nil
 	r.st.LastProgressAt, r.st.ProgressMark = ptr(r.now), ""
 }
 
@@ -300,6 +301,9 @@ func (r *reconciler) promoteStable(delay time.Duration) {
 	}
 	r.st.PauseConditions = slices.DeleteFunc(r.st.PauseConditions, func(p PauseCondition) bool { return p.Reason != PauseUserCommand })
 	r.st.PromoteFull, r.st.Rollback = false, nil
+	// A completed update has passed every step, however it got there (promote --full
+	// included), so the counter reads N/N as after a first deploy.
+	r.st.setStepIndex(int32(r.stepCount()))
 	r.event(EventNormal, "RolloutCompleted", "revision %s is now stable", r.st.StableRS)
 }
 

@@ -158,6 +158,10 @@ type Status struct {
 	DeadlineExceeded bool `json:"deadlineExceeded,omitempty"`
 	// Blocked holds a run-time error that stops progress (e.g. an experiment step).
 	Blocked string `json:"blocked,omitempty"`
+	// AcceptedInconclusive names runs whose Inconclusive verdict an operator accepted with
+	// promote or resume: they count as passed from then on, so the rollout goes on instead
+	// of pausing again on the same verdict (as Argo).
+	AcceptedInconclusive []string `json:"acceptedInconclusive,omitempty"`
 }
 
 // maxProcessedCommands bounds Status.ProcessedCommands; older IDs are forgotten, so callers
@@ -187,6 +191,7 @@ func (s Status) clone() Status {
 	c.Undo = clonePtr(s.Undo)
 	c.History = slices.Clone(s.History)
 	c.ProcessedCommands = slices.Clone(s.ProcessedCommands)
+	c.AcceptedInconclusive = slices.Clone(s.AcceptedInconclusive)
 	c.LastProgressAt = clonePtr(s.LastProgressAt)
 	return c
 }

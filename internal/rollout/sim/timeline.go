@@ -142,6 +142,8 @@ func Timeline(out io.Writer, spec rollout.Spec, o Options) Outcome {
 func waitsForPromote(spec rollout.Spec, st rollout.Status) bool {
 	for _, p := range st.PauseConditions {
 		switch p.Reason {
+		case rollout.PauseInconclusive: // an operator looks at the verdict and promotes
+			return true
 		case rollout.PauseBlueGreen:
 			if b := spec.BlueGreen; b != nil && b.AutoPromotionEnabled != nil && !*b.AutoPromotionEnabled {
 				return true
