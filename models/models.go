@@ -33,20 +33,29 @@ func Names() []string {
 
 // Open returns an embedded artifact's bytes and the digest the manifest pins for it.
 func Open(name string) (artifact []byte, wantSHA256 string, err error) {
-	sums, err := manifest()
+	want, err := Digest(name)
 	if err != nil {
 		return nil, "", err
 	}
-	file := name + ".ssmodel"
-	want, ok := sums[file]
-	if !ok {
-		return nil, "", fmt.Errorf("model %q: not embedded (want one of %s)", name, strings.Join(Names(), ", "))
-	}
-	data, err := files.ReadFile(file)
+	data, err := files.ReadFile(name + ".ssmodel")
 	if err != nil {
 		return nil, "", fmt.Errorf("model %q: %w", name, err)
 	}
 	return data, want, nil
+}
+
+// Digest returns the SHA-256 the manifest pins for an embedded version, without reading the
+// artifact (what the audit log and history name).
+func Digest(name string) (string, error) {
+	sums, err := manifest()
+	if err != nil {
+		return "", err
+	}
+	want, ok := sums[name+".ssmodel"]
+	if !ok {
+		return "", fmt.Errorf("model %q: not embedded (want one of %s)", name, strings.Join(Names(), ", "))
+	}
+	return want, nil
 }
 
 // Load resolves ref as an embedded version name (v1, v2, v3) or else as a file path, and loads

@@ -49,6 +49,8 @@ type fakePlatform struct {
 	failApply  error
 	failObs    error
 	applyCalls int
+	// onApply runs at the end of Apply, i.e. in the middle of a reconcile pass.
+	onApply func()
 }
 
 func newFakePlatform() *fakePlatform {
@@ -69,6 +71,11 @@ func (p *fakePlatform) Apply(_ context.Context, svc string, revs []platform.Revi
 		m[r.Name] = r.Replicas
 	}
 	p.desired[svc] = m
+	if hook := p.onApply; hook != nil {
+		p.mu.Unlock()
+		hook()
+		p.mu.Lock()
+	}
 	return nil
 }
 

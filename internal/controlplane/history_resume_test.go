@@ -1,66 +1,11 @@
 package controlplane
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
-	"sync"
 	"testing"
-	"time"
 
 	apimanifest "github.com/shipsafe/shipsafe/api/v1alpha1/manifest"
-	"github.com/shipsafe/shipsafe/internal/analysis"
-	"github.com/shipsafe/shipsafe/internal/platform"
 	"github.com/shipsafe/shipsafe/internal/store"
-	"github.com/shipsafe/shipsafe/internal/store/memory"
-	"github.com/shipsafe/shipsafe/internal/traffic/none"
 )
-
-// readyPlatform makes every desired replica ready at once; onApply runs inside Apply,
-// i.e. in the middle of a reconcile pass.
-type readyPlatform struct {
-	mu      sync.Mutex
-	desired map[string]map[string]int
-	onApply func()
-}
-
-func (p *readyPlatform) Type() string { return "fake" }
-
-func (p *readyPlatform) Apply(_ context.Context, svc string, revs []platform.Revision) error {
-	p.mu.Lock()
-	m := map[string]int{}
-	for _, r := range revs {
-		m[r.Name] = r.Replicas
-	}
-	p.desired[svc] = m
-	hook := p.onApply
-	p.mu.Unlock()
-	if hook != nil {
-		hook()
-	}
-	return nil
-}
-
-func (p *readyPlatform) Observe(_ context.Context, svc string) ([]platform.RevisionState, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []platform.RevisionState
-	for name, n := range p.desired[svc] {
-		if n == 0 {
-			continue
-		}
-		st := platform.RevisionState{Name: name, Desired: n, Replicas: n, Ready: n, Available: n}
-		for i := range n {
-			st.Endpoints = append(st.Endpoints, fmt.Sprintf("127.0.0.1:%d", 20000+i))
-		}
-		out = append(out, st)
-	}
-	return out, nil
-}
-
-func (p *readyPlatform) Usage(context.Context, string, string) (platform.Usage, error) {
-	return platform.Usage{}, nil
-}
 
 func testRollout(flag string) string {
 	return `apiVersion: shipsafe.dev/v1alpha1
@@ -92,27 +37,9 @@ spec:
 // stored concurrently) must not leave a second, never-closed entry behind when the next
 // pass runs from the stored status.
 func TestInterruptedPassOpensOneHistoryEntry(t *testing.T) {
-	ctx := context.Background()
-	st := memory.New(nil)
-	reg, err := analysis.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec, err := analysis.NewExecutor(analysis.Options{Providers: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	plat := &readyPlatform{desired: map[string]map[string]int{}}
-	cp, err := New(Options{Store: st, Platform: plat, Router: none.Router{}, Analysis: exec, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pass := func() error {
-		now = now.Add(time.Second)
-		_, _, err := cp.reconcile(ctx, "hist", false)
-		return err
-	}
+	h := newHarness(t)
+	ctx, st, plat := t.Context(), h.store, h.plat
+	pass := func() error { return h.pass("hist") }
 	// Stored directly, not through Apply: Apply would start a worker, and this test runs
 	// the passes itself.
 	put := func(manifest string) {

@@ -31,7 +31,7 @@ func detectorModel(t corev1.PodTemplateSpec) workload.Model {
 			continue
 		}
 		m = workload.Model{Name: name}
-		if _, sha, err := models.Open(name); err == nil {
+		if sha, err := models.Digest(name); err == nil {
 			m.Digest = "sha256:" + sha
 		}
 		return m

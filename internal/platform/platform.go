@@ -107,6 +107,31 @@ type RevisionState struct {
 	Pods []ReplicaState `json:"pods"`
 }
 
+// Add counts one replica into the revision's state, as the fields above define: terminating
+// replicas apart, failed (crash-looping) ones among the replicas, endpoints only of ready
+// ones. Callers sort Endpoints once every replica is added.
+func (s *RevisionState) Add(r ReplicaState) {
+	s.Pods = append(s.Pods, r)
+	if r.Phase == PhaseTerminating {
+		s.Terminating++
+		return
+	}
+	s.Replicas++
+	s.Restarts += r.Restarts
+	if r.Ready {
+		s.Ready++
+		if r.Endpoint != "" {
+			s.Endpoints = append(s.Endpoints, r.Endpoint)
+		}
+	}
+	if r.Available {
+		s.Available++
+	}
+	if r.Phase == PhaseCrashLoopBackOff {
+		s.Failed++
+	}
+}
+
 // Usage is the resource use of a revision, summed over its replicas' processes.
 type Usage struct {
 	// CPUCores is CPU time per wall-clock second (1.0 = one core busy).

@@ -3,6 +3,7 @@ package progress
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -239,15 +240,7 @@ func weightsOf(w *v1alpha1.TrafficWeights) []rollout.RevisionWeight {
 			rest = append(rest, rollout.RevisionWeight{Hash: d.PodTemplateHash, Weight: d.Weight})
 		}
 	}
-	slices.SortFunc(rest, func(a, b rollout.RevisionWeight) int {
-		switch {
-		case a.Hash < b.Hash:
-			return -1
-		case a.Hash > b.Hash:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(rest, func(a, b rollout.RevisionWeight) int { return strings.Compare(a.Hash, b.Hash) })
 	return append(out, rest...)
 }
 

@@ -103,26 +103,7 @@ func revisionState(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) pla
 	port := mainPort(&rs.Spec.Template)
 	minReady := time.Duration(rs.Spec.MinReadySeconds) * time.Second
 	for _, pod := range pods {
-		r := replicaState(pod, port, minReady, now)
-		st.Pods = append(st.Pods, r)
-		if r.Phase == platform.PhaseTerminating {
-			st.Terminating++
-			continue
-		}
-		st.Replicas++
-		st.Restarts += r.Restarts
-		if r.Ready {
-			st.Ready++
-			if r.Endpoint != "" {
-				st.Endpoints = append(st.Endpoints, r.Endpoint)
-			}
-		}
-		if r.Available {
-			st.Available++
-		}
-		if r.Phase == platform.PhaseCrashLoopBackOff {
-			st.Failed++
-		}
+		st.Add(replicaState(pod, port, minReady, now))
 	}
 	slices.Sort(st.Endpoints)
 	return st

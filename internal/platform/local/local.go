@@ -394,23 +394,7 @@ func (p *Platform) Observe(ctx context.Context, svc string) ([]platform.Revision
 		for _, r := range rv.replicas {
 			rs := r.snapshot()
 			rs.Available = rs.Ready && !now.Before(rs.ReadySince.Add(minReady))
-			st.Pods = append(st.Pods, rs)
-			if rs.Phase == platform.PhaseTerminating {
-				st.Terminating++
-				continue
-			}
-			st.Replicas++
-			st.Restarts += rs.Restarts
-			if rs.Ready {
-				st.Ready++
-				st.Endpoints = append(st.Endpoints, rs.Endpoint)
-			}
-			if rs.Available {
-				st.Available++
-			}
-			if rs.Phase == platform.PhaseCrashLoopBackOff {
-				st.Failed++
-			}
+			st.Add(rs)
 		}
 		sort.Strings(st.Endpoints)
 		// IDs of one revision differ only in the trailing sequence number: shorter first
