@@ -102,6 +102,9 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", dir, err)
 	}
+	if err := server.SecureDataDir(dir, opts.Log); err != nil {
+		return nil, err
+	}
 	rt := &Runtime{Opts: opts}
 	ok := false
 	defer func() {

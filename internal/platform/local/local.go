@@ -160,7 +160,7 @@ func Open(dataDir string, opts Options) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local platform data dir %q: %w", dataDir, err)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, "logs"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(abs, "logs"), 0o700); err != nil {
 		return nil, fmt.Errorf("local platform data dir %q: %w", abs, err)
 	}
 	lock, err := lockDir(abs)

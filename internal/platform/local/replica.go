@@ -293,15 +293,21 @@ func (r *replica) ensurePortFree() {
 }
 
 func (r *replica) openLog() (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(r.logPath), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(r.logPath), 0o700); err != nil {
 		return nil, fmt.Errorf("replica log dir: %w", err)
 	}
 	if fi, err := os.Stat(r.logPath); err == nil && fi.Size() > r.p.opts.MaxLogBytes {
 		_ = os.Rename(r.logPath, r.logPath+".1")
 	}
-	f, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open replica log: %w", err)
+	}
+	// A log created by an older version keeps its 0644 otherwise; replicas log request
+	// details, which only the data dir's owner should read.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("replica log mode: %w", err)
 	}
 	return f, nil
 }

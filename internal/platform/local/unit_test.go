@@ -178,3 +178,34 @@ func TestStableExecutableCopiesGoRunBinaries(t *testing.T) {
 		t.Fatalf("installed binary rewritten to %q", other)
 	}
 }
+
+// Replica logs hold request details: only the data dir's owner may read them, including a
+// log an older version created 0644.
+func TestReplicaLogIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "logs", "old.log")
+	if err := os.MkdirAll(filepath.Dir(old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &Platform{opts: Options{MaxLogBytes: 1 << 20}}
+	for _, path := range []string{old, filepath.Join(dir, "logs", "new", "r.log")} {
+		f, err := (&replica{p: p, logPath: path}).openLog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", path, fi.Mode().Perm())
+		}
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "logs", "new")); fi.Mode().Perm() != 0o700 {
+		t.Errorf("new log dir mode %04o, want 0700", fi.Mode().Perm())
+	}
+}
