@@ -161,7 +161,9 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 		ln.Close()
 		return nil, err
 	}
-	rt.apiSrv = server.HTTPServer(withFlags(server.New(rt.API, rt.Token, opts.Log).Handler(), rt.Flags, rt.Token)) // header, read and idle timeouts
+	api := server.New(rt.API, rt.Token, opts.Log)
+	mountFlags(api, rt.Flags, rt.Token)
+	rt.apiSrv = server.HTTPServer(api.Handler()) // header, read and idle timeouts
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rt.cancel, rt.done = cancel, make(chan struct{})
 	go func() { _ = rt.apiSrv.Serve(ln) }()

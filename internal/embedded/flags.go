@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
-	"os"
+		"os"
 	"path/filepath"
 
 	"github.com/shipsafe/shipsafe/internal/flags"
+	"github.com/shipsafe/shipsafe/internal/server"
 	"github.com/shipsafe/shipsafe/internal/store"
 )
 
@@ -55,13 +55,11 @@ func (a flagAudit) Record(ctx context.Context, actor, action, target, detail str
 	return err
 }
 
-// withFlags serves OFREP and the flag change API beside the rollout API, on one listener.
-func withFlags(api http.Handler, fl *flags.Store, token string) http.Handler {
+// mountFlags serves OFREP and the flag change API beside the rollout API, on its listener
+// and behind its Host check and body timeout.
+func mountFlags(api *server.Server, fl *flags.Store, token string) {
 	fh := flags.NewHandler(flags.HandlerOptions{Store: fl, AdminTokens: map[string]string{token: "token"}})
-	mux := http.NewServeMux()
-	mux.Handle("/ofrep/", fh)
-	mux.Handle("/api/v1/flags", fh)
-	mux.Handle("/api/v1/flags/", fh)
-	mux.Handle("/", api)
-	return mux
+	for _, p := range []string{"/ofrep/", "/api/v1/flags", "/api/v1/flags/"} {
+		api.Mount(p, fh)
+	}
 }

@@ -45,6 +45,20 @@ type Server struct {
 	bodyTimeout time.Duration
 	// allowedHosts are Host names accepted besides IP addresses and localhost.
 	allowedHosts []string
+	// mounts are handlers served beside the API (OFREP, the flag API) behind the same Host
+	// check and body timeout.
+	mounts []mount
+}
+
+type mount struct {
+	pattern string
+	h       http.Handler
+}
+
+// Mount serves h at pattern on the API's listener, behind the API's Host check and body
+// timeout (h does its own authorisation). Call it before Handler.
+func (s *Server) Mount(pattern string, h http.Handler) {
+	s.mounts = append(s.mounts, mount{pattern, h})
 }
 
 // New returns an API server. token must not be empty.
@@ -82,6 +96,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("DELETE /api/v1/rollouts/{name}", s.auth(http.HandlerFunc(s.delete)))
 	for _, kind := range []string{"promote", "abort", "retry", "undo", "pause", "resume"} {
 		mux.Handle("POST /api/v1/rollouts/{name}/"+kind, s.auth(s.command(kind)))
+	}
+	for _, m := range s.mounts {
+		mux.Handle(m.pattern, m.h)
 	}
 	return s.checkHost(s.boundBody(mux))
 }
