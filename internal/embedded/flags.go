@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-		"os"
+	"os"
 	"path/filepath"
 
 	"github.com/shipsafe/shipsafe/internal/flags"
