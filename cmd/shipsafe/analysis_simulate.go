@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -46,9 +45,7 @@ not rolled back within the horizon counts as kept.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return newJSONEncoder(cmd.OutOrStdout()).Encode(res)
 			}
 			return printSimulation(cmd.OutOrStdout(), cfg, res)
 		},

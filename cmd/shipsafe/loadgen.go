@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -47,9 +46,7 @@ targets are accepted unless --allow-remote.`,
 			rep, err := loadgen.Run(cmd.Context(), cfg)
 			if rep != nil {
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					_ = enc.Encode(rep)
+					_ = newJSONEncoder(cmd.OutOrStdout()).Encode(rep)
 				} else {
 					rep.Print(cmd.OutOrStdout())
 				}

@@ -75,9 +75,7 @@ func newRolloutCmds() []*cobra.Command {
 				}
 				var v any
 				_ = json.Unmarshal(raw, &v)
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(v)
+				return newJSONEncoder(cmd.OutOrStdout()).Encode(v)
 			}
 			var list struct{ Items []apiservice.RolloutView }
 			if err := c.do(cmd.Context(), "GET", "/api/v1/rollouts", nil, &list); err != nil {

@@ -45,7 +45,7 @@ func newUpCmd() *cobra.Command {
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "gateway traffic listen address")
 	cmd.Flags().StringVar(&opts.PrometheusAddress, "prometheus", "", "default Prometheus server for the prometheus metric provider")
 	cmd.Flags().StringVar(&opts.Flags, "flags", "", "feature-flag definitions (flagd JSON) to serve; replaces the data dir's flags")
-	cmd.Flags().BoolVar(&leave, "leave-running", false, "on exit, leave the gateway and replicas serving (a later `up` adopts them)")
+	cmd.Flags().BoolVar(&leave, "leave-running", false, "on exit, leave the gateway and replicas serving (a later \"shipsafe up\" adopts them)")
 	return cmd
 }
 

@@ -53,8 +53,20 @@ func runValidate(path string, stdin io.Reader, out io.Writer) error {
 	if len(list) > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("validate: %d problem(s) in %s", len(list), path)}
 	}
-	fmt.Fprintf(out, "valid: %d object(s) in %d file(s): %s\n", len(res.Objects), len(res.Files), summarize(res.Objects))
+	fmt.Fprintln(out, validSummary(res))
 	return nil
+}
+
+// validSummary is the closing line of a valid run: what was read, and what was skipped.
+func validSummary(res manifest.LoadResult) string {
+	skipped := ""
+	if n := len(res.Skipped); n > 0 {
+		skipped = fmt.Sprintf("; %d document(s) of other kinds skipped (see the notes above)", n)
+	}
+	if len(res.Objects) == 0 {
+		return fmt.Sprintf("valid: no Rollout, AnalysisTemplate or Deployment in %d file(s)%s", len(res.Files), skipped)
+	}
+	return fmt.Sprintf("valid: %d object(s) in %d file(s): %s%s", len(res.Objects), len(res.Files), summarize(res.Objects), skipped)
 }
 
 // summarize counts objects by kind, e.g. "2 Rollout, 3 AnalysisTemplate".

@@ -149,7 +149,7 @@ func decodeAll(data []byte, limits Limits) (objs []Object, skipped, errs ErrorLi
 			break
 		}
 		if err != nil {
-			errs = append(errs, &Error{Document: idx, Field: field.Invalid(nil, nil, "not valid YAML or JSON: "+strings.TrimPrefix(err.Error(), "yaml: "))})
+			errs = append(errs, &Error{Document: idx, Field: field.Invalid(nil, nil, "not valid YAML or JSON: "+yamlSyntaxError(err))})
 			break
 		}
 		if isEmptyDocument(&node) {
@@ -177,6 +177,36 @@ func decodeAll(data []byte, limits Limits) (objs []Object, skipped, errs ErrorLi
 		errs = append(errs, &Error{Field: field.Forbidden(nil, "the file contains no documents")})
 	}
 	return objs, skipped, errs
+}
+
+// isYAMLParserProblem reports the problems yaml.v3's parser (not its scanner) reports: for
+// them it prints the 0-based line of the mark, one too low.
+func isYAMLParserProblem(p string) bool {
+	switch p {
+	case "did not find expected <stream-start>", "did not find expected <document start>",
+		"found undefined tag handle", "did not find expected node content",
+		"did not find expected '-' indicator", "did not find expected key",
+		"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"found duplicate %YAML directive", "found incompatible YAML document", "found duplicate %TAG directive":
+		return true
+	}
+	return false
+}
+
+// yamlSyntaxError renders a yaml.v3 syntax error without its "yaml: " prefix and with a
+// 1-based line.
+func yamlSyntaxError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	rest, ok := strings.CutPrefix(msg, "line ")
+	if !ok {
+		return msg
+	}
+	num, problem, ok := strings.Cut(rest, ": ")
+	line, convErr := strconv.Atoi(num)
+	if !ok || convErr != nil || !isYAMLParserProblem(problem) {
+		return msg
+	}
+	return fmt.Sprintf("line %d: %s", line+1, problem)
 }
 
 // decodeNode guards the YAML parser: a panic inside it becomes an error.

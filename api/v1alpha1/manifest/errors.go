@@ -71,7 +71,8 @@ func FormatFieldError(e *field.Error) string {
 		return ""
 	}
 	prefix := ""
-	if e.Field != "" {
+	// A nil *field.Path renders as "<nil>": document-level errors have no field.
+	if e.Field != "" && e.Field != "<nil>" {
 		prefix = e.Field + ": "
 	}
 	switch e.Type {
