@@ -9,21 +9,44 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shipsafe/shipsafe/internal/gateway"
 )
 
-// Client talks to a data plane's admin API.
+// Client talks to a data plane's admin API. It follows the data plane across restarts
+// (the supervisor points it at the new admin address) and remembers the last route table
+// it was asked to set, so a restarted data plane starts with it.
 type Client struct {
-	base  string
 	token string
 	http  *http.Client
+
+	mu      sync.Mutex
+	base    string
+	desired *gateway.RouteTable
 }
 
 // NewClient returns a client for the admin API at addr (host:port).
 func NewClient(addr, token string) *Client {
 	return &Client{base: "http://" + addr, token: token, http: &http.Client{Timeout: 5 * time.Second}}
+}
+
+// setAddr points the client at a restarted data plane's admin API.
+func (c *Client) setAddr(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.base = "http://" + addr
+}
+
+// Desired returns the last route table SetRoutes was called with (false when none).
+func (c *Client) Desired() (gateway.RouteTable, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.desired == nil {
+		return gateway.RouteTable{}, false
+	}
+	return c.desired.Clone(), true
 }
 
 // Healthy reports whether the data plane answers its health check.
@@ -33,6 +56,12 @@ func (c *Client) Healthy(ctx context.Context) error {
 
 // SetRoutes replaces the whole route table.
 func (c *Client) SetRoutes(ctx context.Context, t gateway.RouteTable) error {
+	// Recorded before the call: a table the data plane never got (it was down) is still
+	// what the control plane wants served, and what a restart must start with.
+	d := t.Clone()
+	c.mu.Lock()
+	c.desired = &d
+	c.mu.Unlock()
 	return c.do(ctx, http.MethodPut, "/routes", t, nil)
 }
 
@@ -60,7 +89,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	c.mu.Lock()
+	base := c.base
+	c.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return fmt.Errorf("dataplane %s %s: %w", method, path, err)
 	}

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/shipsafe/shipsafe/internal/flags"
@@ -23,7 +26,10 @@ import (
 type Options struct {
 	// DataDir holds the state file and the admin token file.
 	DataDir string
-	// Listen is the client traffic address (default 127.0.0.1:8080; port 0 picks one).
+	// Listen is the client traffic address (default 127.0.0.1:8080; port 0 picks one), or
+	// "fd:N" for a listening socket inherited as file descriptor N: the supervisor keeps
+	// the socket open across restarts, so connections made while no data plane runs wait
+	// in its backlog instead of being refused.
 	Listen string
 	// AdminListen is the admin API address (default 127.0.0.1:0).
 	AdminListen string
@@ -46,9 +52,9 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 		opts.AdminListen = "127.0.0.1:0"
 	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", opts.Listen)
+	ln, err := listen(ctx, opts.Listen)
 	if err != nil {
-		return fmt.Errorf("dataplane: listen %s: %w", opts.Listen, err)
+		return err
 	}
 	adminLn, err := lc.Listen(ctx, "tcp", opts.AdminListen)
 	if err != nil {
@@ -70,7 +76,10 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	}
 	// Labels need a per-service feedback token derived from the data plane token.
 	gw := gateway.New(gateway.Config{Selector: selector, FeedbackKey: opts.Token}, log)
-	admin := &http.Server{Handler: newAdminMux(gw, opts.Token), ReadHeaderTimeout: 5 * time.Second}
+	// Routes before the first accept: a restarted data plane serves the stored table to
+	// the connections that queued while it was down.
+	restoreRoutes(gw, opts.DataDir, log)
+	admin := &http.Server{Handler: newAdminMux(gw, opts.Token, opts.DataDir, log), ReadHeaderTimeout: 5 * time.Second}
 
 	st := State{PID: os.Getpid(), Listen: ln.Addr().String(), Admin: adminLn.Addr().String()}
 	if err := writeState(opts.DataDir, st); err != nil {
@@ -89,16 +98,66 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	if aerr := <-adminErr; aerr != nil && !errors.Is(aerr, http.ErrServerClosed) && err == nil {
 		err = aerr
 	}
-	// Remove the state file only if it still describes this process.
+	// Remove the state file only if it still describes this process. A data plane stopped
+	// on purpose forgets its routes too: the next one starts empty and takes the control
+	// plane's table (a killed one keeps them for its restart).
 	if cur, rerr := ReadState(opts.DataDir); rerr == nil && cur.PID == st.PID {
 		_ = os.Remove(filepath.Join(opts.DataDir, StateFile))
+		if rerr := removeRoutes(opts.DataDir); rerr != nil {
+			log.Warn("forget the stored routes", "err", rerr)
+		}
 	}
 	return err
 }
 
+// listen opens the traffic listener: addr, or an inherited socket given as "fd:N".
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	if n, ok := strings.CutPrefix(addr, "fd:"); ok {
+		fd, err := strconv.Atoi(n)
+		if err != nil || fd < 3 {
+			return nil, fmt.Errorf("dataplane: listen %s: want fd:N with N >= 3", addr)
+		}
+		f := os.NewFile(uintptr(fd), "traffic-listener")
+		defer f.Close() // FileListener holds its own duplicate
+		ln, err := net.FileListener(f)
+		if err != nil {
+			return nil, fmt.Errorf("dataplane: inherited listener %s: %w", addr, err)
+		}
+		return ln, nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dataplane: listen %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// restoreRoutes loads the stored route table, if any. A missing or invalid one starts the
+// gateway empty (the control plane pushes its table), with a warning for an invalid one.
+func restoreRoutes(gw *gateway.Gateway, dataDir string, log *slog.Logger) {
+	t, err := ReadRoutes(dataDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		log.Warn("stored routes not restored; starting empty", "err", err)
+		return
+	case len(t.Services) == 0:
+		return
+	}
+	if err := gw.SetRoutes(t); err != nil {
+		log.Warn("stored routes not restored; starting empty", "err", err)
+		return
+	}
+	log.Info("restored the stored routes", "services", len(t.Services))
+}
+
 // newAdminMux serves the admin API: PUT/GET /routes, GET /snapshot, GET /healthz.
-func newAdminMux(gw *gateway.Gateway, token string) http.Handler {
+func newAdminMux(gw *gateway.Gateway, token, dataDir string, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	// Serialises applying and storing a table, so the stored one is the served one.
+	var routesMu sync.Mutex
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "pid": os.Getpid()})
 	})
@@ -116,9 +175,16 @@ func newAdminMux(gw *gateway.Gateway, token string) http.Handler {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "route table: " + err.Error()})
 			return
 		}
+		routesMu.Lock()
+		defer routesMu.Unlock()
 		if err := gw.SetRoutes(t); err != nil {
 			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
 			return
+		}
+		// Stored for a restart after a crash. A failed write is not the caller's error: the
+		// table is served, and the supervisor writes the desired table before a restart.
+		if err := WriteRoutes(dataDir, t); err != nil {
+			log.Warn("store the route table for a restart", "err", err)
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})

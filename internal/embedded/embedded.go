@@ -66,8 +66,10 @@ type Runtime struct {
 	Flags     *flags.Store
 	APIAddr   string
 
-	cancel  context.CancelFunc
-	done    chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+	// dpDone is closed when the data plane's supervisor has returned.
+	dpDone  chan struct{}
 	apiSrv  *http.Server
 	stopped bool
 }
@@ -106,6 +108,9 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{Opts: opts}
+	// Repeated warnings (a rollout's pass failing the same way twice a second) are logged
+	// once per 10s per subject, with the count of those dropped.
+	log := slog.New(newThrottle(opts.Log.Handler(), 10*time.Second, time.Now))
 	ok := false
 	defer func() {
 		if !ok {
@@ -136,15 +141,15 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	exec, err := analysis.NewExecutor(analysis.Options{Providers: reg, Logger: opts.Log})
+	exec, err := analysis.NewExecutor(analysis.Options{Providers: reg, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	// The router adopts the table the data plane serves, so a restart changes nothing until
 	// each rollout has reconciled.
-	rt.Router = gatewayrouter.New(ctx, rt.Dataplane.Client, gatewayrouter.Options{Log: opts.Log})
+	rt.Router = gatewayrouter.New(ctx, rt.Dataplane.Client, gatewayrouter.Options{Log: log})
 	rt.Control, err = controlplane.New(controlplane.Options{Store: rt.Store, Platform: rt.Platform, Router: rt.Router, Analysis: exec,
-		TriggerProvider: bp, Model: detectorModel, Log: opts.Log})
+		TriggerProvider: bp, Model: detectorModel, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +166,19 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 		ln.Close()
 		return nil, err
 	}
-	api := server.New(rt.API, rt.Token, opts.Log)
+	// The backend also reports the data plane's readiness (GET /readyz).
+	api := server.New(readyAPI{Service: rt.API, dp: rt.Dataplane}, rt.Token, opts.Log)
 	mountFlags(api, rt.Flags, rt.Token)
 	rt.apiSrv = server.HTTPServer(api.Handler()) // header, read and idle timeouts
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	rt.cancel, rt.done = cancel, make(chan struct{})
+	rt.cancel, rt.done, rt.dpDone = cancel, make(chan struct{}), make(chan struct{})
+	// The data plane is supervised like a replica: restarted at once on the same traffic
+	// socket with the route table, its outages reported on /readyz and to every rollout.
+	dpEvents := &dataplaneEvents{store: rt.Store, control: rt.Control, log: log, up: true}
+	go func() {
+		defer close(rt.dpDone)
+		rt.Dataplane.Supervise(runCtx, dataplane.SuperviseOptions{Log: log, OnChange: func(s dataplane.Status) { dpEvents.changed(runCtx, s) }})
+	}()
 	go func() { _ = rt.apiSrv.Serve(ln) }()
 	go func() { defer close(rt.done); _ = rt.Control.Run(runCtx) }()
 	// A replica that dies or turns unready is routed around at once, not a tick later.
@@ -196,6 +209,7 @@ func (rt *Runtime) Stop(ctx context.Context, everything bool) error {
 	if rt.cancel != nil {
 		rt.cancel()
 		<-rt.done
+		<-rt.dpDone
 	}
 	if rt.apiSrv != nil {
 		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -214,8 +228,12 @@ func (rt *Runtime) closeParts(ctx context.Context, everything bool) error {
 			errs = append(errs, rt.Platform.Detach())
 		}
 	}
-	if rt.Dataplane != nil && everything {
-		errs = append(errs, rt.Dataplane.Stop(ctx, 20*time.Second))
+	if rt.Dataplane != nil {
+		if everything {
+			errs = append(errs, rt.Dataplane.Stop(ctx, 20*time.Second))
+		} else {
+			rt.Dataplane.Release() // it serves on its own copy of the socket
+		}
 	}
 	if rt.Store != nil {
 		errs = append(errs, rt.Store.Close())
