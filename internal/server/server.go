@@ -87,6 +87,7 @@ func MutatingRoutes() []string {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]bool{"ok": true}) })
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /api/v1/rollouts", s.list)
 	mux.HandleFunc("GET /api/v1/rollouts/{name}", s.get)
 	mux.HandleFunc("GET /api/v1/rollouts/{name}/history", s.history)
