@@ -8,10 +8,9 @@ import (
 
 // newDetectorCmd mounts the reference detector (train, serve) inside the shipsafe binary,
 // so the local platform runs model replicas as `shipsafe detector serve ...` with nothing
-// else installed.
+// else installed. It is listed in --help: every example's manifest runs it.
 func newDetectorCmd() *cobra.Command {
 	c := cli.NewCommand()
 	c.Use = "detector"
-	c.Hidden = true
 	return c
 }

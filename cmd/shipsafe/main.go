@@ -30,8 +30,11 @@ func newRootCmd() *cobra.Command {
 		Short:         "Progressive delivery for ML model services",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       binaryVersion(),
 	}
+	root.SetVersionTemplate("shipsafe {{.Version}}\n")
 	root.AddCommand(
+		newVersionCmd(),
 		newValidateCmd(),
 		newPlanCmd(),
 		newGatewayCmd(),

@@ -52,7 +52,7 @@ func newRolloutCmds() []*cobra.Command {
 				return err
 			}
 			for _, a := range res.Applied {
-				fmt.Printf("%s applied\n", a)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s applied\n", a)
 			}
 			return nil
 		},
@@ -81,7 +81,7 @@ func newRolloutCmds() []*cobra.Command {
 			if err := c.do(cmd.Context(), "GET", "/api/v1/rollouts", nil, &list); err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSTRATEGY\tPHASE\tSTEP\tSTABLE\tCURRENT\tMESSAGE")
 			for _, v := range list.Items {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Strategy, v.Status.Phase, stepText(v), v.Status.StableRS, v.Status.CurrentPodHash, v.Status.Message)
@@ -89,58 +89,32 @@ func newRolloutCmds() []*cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmds := []*cobra.Command{withDir(apply), withDir(get), withDir(newStatusCmd(client)), withDir(newHistoryCmd(client))}
+	cmds := []*cobra.Command{withDir(apply), withDir(get), withDir(newDeleteCmd(client)), withDir(newStatusCmd(client)),
+		withDir(newHistoryCmd(client)), withDir(newEventsCmd(client))}
 	for _, kind := range []string{"promote", "abort", "retry", "undo", "pause", "resume"} {
 		cmds = append(cmds, withDir(newCommandCmd(kind, client)))
 	}
 	return cmds
 }
 
-func newCommandCmd(kind string, client clientFunc) *cobra.Command {
-	short := map[string]string{
-		"promote": "Complete the current step (--full: skip every remaining step and analysis)",
-		"abort":   "Send all traffic back to stable and scale the new revision down",
-		"retry":   "Start an aborted rollout again from step 0",
-		"undo":    "Roll back to the previous revision (or --to-revision HASH)",
-		"pause":   "Hold the rollout where it is",
-		"resume":  "Continue a paused rollout",
-	}[kind]
-	var full bool
-	var rev string
-	cmd := &cobra.Command{
-		Use:   kind + " NAME",
-		Short: short,
+// newDeleteCmd removes a rollout; its worker then removes its routes and replicas.
+func newDeleteCmd(client clientFunc) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a rollout: its routes and replicas are removed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client(cmd)
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			if full {
-				q.Set("full", "true")
-			}
-			if rev != "" {
-				q.Set("revision", rev)
-			}
-			path := "/api/v1/rollouts/" + url.PathEscape(args[0]) + "/" + kind
-			if len(q) > 0 {
-				path += "?" + q.Encode()
-			}
-			if err := c.do(cmd.Context(), "POST", path, nil, nil); err != nil {
+			if err := c.do(cmd.Context(), "DELETE", "/api/v1/rollouts/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
-			fmt.Printf("%s: %s accepted\n", args[0], kind)
+			fmt.Fprintf(cmd.OutOrStdout(), "rollout %s deleted\n", args[0])
 			return nil
 		},
 	}
-	if kind == "promote" {
-		cmd.Flags().BoolVar(&full, "full", false, "skip all remaining steps and analysis")
-	}
-	if kind == "undo" {
-		cmd.Flags().StringVar(&rev, "to-revision", "", "revision hash to go back to (default: the previous one)")
-	}
-	return cmd
 }
 
 func newHistoryCmd(client clientFunc) *cobra.Command {
@@ -162,7 +136,7 @@ func newHistoryCmd(client clientFunc) *cobra.Command {
 			if err := c.do(cmd.Context(), "GET", "/api/v1/rollouts/"+url.PathEscape(args[0])+"/history", nil, &hs); err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REVISION\tMODEL\tSTRATEGY\tOUTCOME\tREQUESTS\tERRORS\tSTARTED\tDETAIL")
 			for _, h := range hs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", h.Revision, shortDigest(h.ModelDigest), h.Strategy, orDash(h.Outcome), h.RequestsServed, h.Errors, h.StartedAt, string(h.Detail))

@@ -16,13 +16,25 @@ import (
 // newUpCmd runs the embedded control plane until interrupted.
 func newUpCmd() *cobra.Command {
 	var opts embedded.Options
-	var leave bool
+	var leave, logStderr bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run shipsafe on this machine: gateway, local replicas, store, control plane and API",
+		Long: "up runs the control plane, its API, the gateway and the model replicas until interrupted.\n" +
+			"It logs to shipsafe.log in the data dir (--log-stderr: to stderr); `shipsafe events -f`\n" +
+			"follows what the engine does.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			opts.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			out := cmd.OutOrStdout()
+			log, logPath, closeLog, err := openUpLog(opts.DataDir, logStderr, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer closeLog()
+			if logPath != "" {
+				fmt.Fprintf(out, "logging to %s (--log-stderr to log here)\n", logPath)
+			}
+			opts.Log = log
 			rt, err := embedded.Start(ctx, opts)
 			if err != nil {
 				return err
@@ -31,10 +43,13 @@ func newUpCmd() *cobra.Command {
 			if rt.Dataplane.Adopted {
 				adopted = " (adopted the running data plane)"
 			}
-			fmt.Printf("shipsafe is up\n  API:      http://%s (token in %s/token)\n  gateway:  %s/svc/<rollout>/...%s\n  data dir: %s\n",
+			fmt.Fprintf(out, "shipsafe is up\n  API:      http://%s (token in %s/token)\n  gateway:  %s/svc/<rollout>/...%s\n  data dir: %s\n",
 				rt.APIAddr, rt.Opts.DataDir, rt.GatewayURL(), adopted, rt.Opts.DataDir)
+			if logPath != "" {
+				fmt.Fprintf(out, "  log:      %s\n  events:   shipsafe events -f\n", logPath)
+			}
 			<-ctx.Done()
-			fmt.Println("shutting down")
+			fmt.Fprintln(out, "shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			return rt.Stop(sctx, !leave)
@@ -45,6 +60,7 @@ func newUpCmd() *cobra.Command {
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "gateway traffic listen address")
 	cmd.Flags().StringVar(&opts.PrometheusAddress, "prometheus", "", "default Prometheus server for the prometheus metric provider")
 	cmd.Flags().StringVar(&opts.Flags, "flags", "", "feature-flag definitions (flagd JSON) to serve; replaces the data dir's flags")
+	cmd.Flags().BoolVar(&logStderr, "log-stderr", false, "log to stderr instead of shipsafe.log in the data dir")
 	cmd.Flags().BoolVar(&leave, "leave-running", false, "on exit, leave the gateway and replicas serving (a later \"shipsafe up\" adopts them)")
 	return cmd
 }

@@ -4,13 +4,16 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/shipsafe/shipsafe/internal/apiservice"
@@ -32,6 +35,12 @@ type Backend interface {
 	AnalysisRuns(ctx context.Context, name string) ([]apiservice.AnalysisRunView, error)
 	// Events returns events with id > after (for rollout, or all when empty), oldest first.
 	Events(ctx context.Context, rollout string, after int64, limit int) ([]apiservice.Event, error)
+}
+
+// commandQueuer is a Backend that also says where a command's outcome will appear in the
+// event stream (apiservice.Service is one), so the CLI can wait for the engine's verdict.
+type commandQueuer interface {
+	QueueCommand(ctx context.Context, actor, name string, cmd apiservice.Command) (apiservice.CommandReceipt, error)
 }
 
 // Server is the API.
@@ -92,7 +101,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/rollouts/{name}", s.get)
 	mux.HandleFunc("GET /api/v1/rollouts/{name}/history", s.history)
 	mux.HandleFunc("GET /api/v1/rollouts/{name}/analysisruns", s.analysisRuns)
-	mux.HandleFunc("GET /api/v1/events", s.events)
+	mux.HandleFunc("GET /api/v1/events", s.eventsOrList)
 	mux.Handle("POST /api/v1/apply", s.auth(http.HandlerFunc(s.apply)))
 	mux.Handle("DELETE /api/v1/rollouts/{name}", s.auth(http.HandlerFunc(s.delete)))
 	for _, kind := range []string{"promote", "abort", "retry", "undo", "pause", "resume"} {
@@ -156,12 +165,51 @@ func (s *Server) command(kind string) http.Handler {
 		if kind == "promote" && r.URL.Query().Get("full") == "true" {
 			cmd.Kind = "promote-full"
 		}
-		if err := s.backend.Command(r.Context(), actor(r), r.PathValue("name"), cmd); err != nil {
+		q, ok := s.backend.(commandQueuer)
+		if !ok {
+			if err := s.backend.Command(r.Context(), actor(r), r.PathValue("name"), cmd); err != nil {
+				s.fail(w, err)
+				return
+			}
+			writeJSON(w, http.StatusAccepted, map[string]string{"accepted": cmd.Kind})
+			return
+		}
+		rc, err := q.QueueCommand(r.Context(), actor(r), r.PathValue("name"), cmd)
+		if err != nil {
 			s.fail(w, err)
 			return
 		}
-		writeJSON(w, http.StatusAccepted, map[string]string{"accepted": cmd.Kind})
+		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": cmd.Kind, "id": rc.ID, "eventsAfter": rc.EventsAfter})
 	})
+}
+
+// eventsOrList streams events (SSE), or with ?follow=false answers the events after
+// ?after (for ?rollout, at most ?limit, default and cap 1000) as one JSON list.
+func (s *Server) eventsOrList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("follow") != "false" {
+		s.events(w, r)
+		return
+	}
+	after, err := strconv.ParseInt(cmp.Or(q.Get("after"), "0"), 10, 64)
+	if err != nil || after < 0 {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("after %q: must be an event id (an integer >= 0)", q.Get("after")))
+		return
+	}
+	limit, err := strconv.Atoi(cmp.Or(q.Get("limit"), "1000"))
+	if err != nil || limit < 1 || limit > 1000 {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("limit %q: must be an integer from 1 to 1000", q.Get("limit")))
+		return
+	}
+	evs, err := s.backend.Events(r.Context(), q.Get("rollout"), after, limit)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if evs == nil {
+		evs = []apiservice.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": evs})
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
