@@ -18,13 +18,35 @@ type evalState struct {
 	now     func() int64
 	errCode ErrorCode
 	errMsg  string
+	// aborted is set when an operator met arguments it cannot work with (a sem_ver
+	// operand that is not a version, starts_with on a number, fractional weights summing
+	// to 0, ...). flagd's operators return null then, and the whole targeting resolves to
+	// the default variant with reason DEFAULT, not to an error.
+	aborted  bool
+	abortMsg string
 }
 
 // fail records a hard evaluation error (the flag resolves to ERROR, not to its default).
 func (st *evalState) fail(code ErrorCode, msg string) {
-	if st.errCode == "" {
+	if st.errCode == "" && !st.aborted {
 		st.errCode, st.errMsg = code, msg
 	}
+}
+
+// abort records an operator error: the targeting's result is null (default variant).
+func (st *evalState) abort(msg string) {
+	if st.errCode == "" && !st.aborted {
+		st.aborted, st.abortMsg = true, msg
+	}
+}
+
+// abortExpr is an operator that cannot work with its (constant) arguments: it makes the
+// targeting null each time it is evaluated, as flagd's operator would.
+func abortExpr(msg string) expr {
+	return expr{fn: func(st *evalState) Value {
+		st.abort(msg)
+		return Value{}
+	}}
 }
 
 // expr is a compiled expression plus, when it is a constant, its value (for folding).
@@ -89,6 +111,20 @@ type ruleCompiler struct {
 	variants   map[string]int // variant name → index
 	evaluators map[string]any // the flag set's $evaluators
 	refStack   []string
+	// warnings collects rules that load but do not do what they seem to (flagd accepts
+	// them; `flags validate` reports them). nil: not collected.
+	warnings *[]Warning
+	// keyedSplits: fractional without a bucketing expression requires a targeting key
+	// (TARGETING_KEY_MISSING) instead of hashing flagKey + "" as flagd does. Set for the
+	// seed form, whose rollouts must never bucket unidentified subjects together.
+	keyedSplits bool
+}
+
+// warn records a warning at path.
+func (c *ruleCompiler) warn(path, format string, args ...any) {
+	if c.warnings != nil {
+		*c.warnings = append(*c.warnings, Warning{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
 }
 
 // compileError is a rule error located by its JSON path.
@@ -201,6 +237,14 @@ func (c *ruleCompiler) compileObject(t map[string]any, path string) (expr, error
 		if !ok {
 			return expr{}, errAt(opPath, "unknown operator %q", op)
 		}
+		if op == "starts_with" || op == "ends_with" {
+			if len(args) != 2 {
+				c.warn(opPath, "%s needs 2 arguments (value, affix), got %d; the targeting evaluates to null (the default variant)", op, len(args))
+				return abortExpr(fmt.Sprintf("%s: %s needs 2 arguments, got %d", opPath, op, len(args))), nil
+			}
+		} else {
+			args = c.fitArity(op, args, opPath)
+		}
 		e, err := build(args, opPath)
 		if err != nil {
 			return expr{}, err
@@ -222,7 +266,7 @@ func foldIfConst(e expr, args []expr) expr {
 	}
 	var st evalState
 	v := e.fn(&st)
-	if st.errCode != "" {
+	if st.errCode != "" || st.aborted {
 		return e
 	}
 	return constExpr(v)
@@ -372,8 +416,13 @@ func lookupPath(st *evalState, segs []string) (Value, bool) {
 // compileArrayOp handles the operators whose second argument is a rule applied to each
 // element of the first (the element becomes the data that var reads).
 func (c *ruleCompiler) compileArrayOp(op string, args []any, path string) (expr, error) {
-	if len(args) < 2 {
-		return expr{}, errAt(path, "%s needs an array and a rule, got %d arguments", op, len(args))
+	if max := 2 + btoi(op == "reduce"); len(args) < 2 || len(args) > max {
+		c.warn(path, "%s needs an array and a rule%s, got %d arguments; JSON Logic treats missing arguments as null and ignores extra ones",
+			op, map[bool]string{true: " (and an initial value)", false: ""}[op == "reduce"], len(args))
+		for len(args) < 2 {
+			args = append(args, nil)
+		}
+		args = args[:min(len(args), max)]
 	}
 	src, err := c.compile(args[0], path+"[0]")
 	if err != nil {

@@ -34,6 +34,7 @@ type FlagSet struct {
 	raw      map[string][]byte // canonical JSON of each flag definition (change detection)
 	document []byte            // the document this set was compiled from
 	now      func() int64      // unix seconds for $flagd.timestamp
+	warnings []Warning         // rules that load but evaluate to a default or an error
 	contexts sync.Pool         // *Context for targeting-key-only evaluations (SelectVariant)
 }
 
@@ -116,8 +117,13 @@ func (s *FlagSet) evaluateFlag(f *flag, c *Context, targetingKey string) (r Resu
 		}
 	}()
 	v := f.targeting(st)
-	if st.errCode != "" {
+	switch {
+	case st.errCode != "":
 		r.Reason, r.ErrorCode, r.ErrorDetails = ReasonError, st.errCode, st.errMsg
+		return r
+	case st.aborted:
+		// flagd: an operator error makes the targeting null, i.e. the default variant.
+		f.resolve(&r, f.defaultIdx, ReasonDefault)
 		return r
 	}
 	idx := -1
@@ -134,7 +140,8 @@ func (s *FlagSet) evaluateFlag(f *flag, c *Context, targetingKey string) (r Resu
 		}
 	}
 	if idx < 0 {
-		r.Reason, r.ErrorCode = ReasonError, ErrParse
+		// flagd: a targeting result that names no variant is a GENERAL error.
+		r.Reason, r.ErrorCode = ReasonError, ErrGeneral
 		r.ErrorDetails = "flag " + strconv.Quote(f.key) + ": targeting returned " + describeValue(v) + ", which is not a variant"
 		return r
 	}

@@ -87,8 +87,8 @@ func TestOFREPSingleEvaluation(t *testing.T) {
 		{"obj", ``, 200, map[string]any{"value": map[string]any{"threshold": 0.5}, "metadata": map[string]any{"owner": "ml"}}},
 		{"off", `{}`, 200, map[string]any{"key": "off", "reason": "DISABLED", "value": nil}},
 		{"nope", `{"context": {}}`, 404, map[string]any{"key": "nope", "errorCode": "FLAG_NOT_FOUND"}},
-		{"split", `{"context": {}}`, 400, map[string]any{"errorCode": "TARGETING_KEY_MISSING"}},
-		{"bad", `{"context": {}}`, 400, map[string]any{"errorCode": "PARSE_ERROR"}},
+		{"split", `{"context": {}}`, 200, map[string]any{"reason": "SPLIT"}}, // flagd: flagKey + ""
+		{"bad", `{"context": {}}`, 400, map[string]any{"errorCode": "GENERAL"}},
 		{"static", `{"context": "nope"}`, 400, map[string]any{"errorCode": "INVALID_CONTEXT"}},
 		{"static", `{"context": {"targetingKey": 7}}`, 400, map[string]any{"errorCode": "INVALID_CONTEXT"}},
 		{"static", `not json`, 400, map[string]any{"errorCode": "INVALID_CONTEXT"}},
@@ -130,7 +130,7 @@ func TestOFREPBulkETagAndConfiguration(t *testing.T) {
 		m := f.(map[string]any)
 		byKey[m["key"].(string)] = m
 	}
-	if byKey["off"]["reason"] != "DISABLED" || byKey["bad"]["errorCode"] != "PARSE_ERROR" || byKey["split"]["reason"] != "SPLIT" {
+	if byKey["off"]["reason"] != "DISABLED" || byKey["bad"]["errorCode"] != "GENERAL" || byKey["split"]["reason"] != "SPLIT" {
 		t.Errorf("bulk entries: %v", byKey)
 	}
 	if rc := toJSON(r.body["refreshConnections"]); !strings.Contains(rc, `"type":"sse"`) {

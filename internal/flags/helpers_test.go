@@ -63,3 +63,10 @@ func mustUnmarshal(t testing.TB, s string, v any) {
 		t.Fatalf("unmarshal %s: %v", s, err)
 	}
 }
+
+// pickVariant is the variant flagd's fractional chooses among equally weighted variants
+// for flagKey + targetingKey (bucket = hash × n >> 32).
+func pickVariant(flagKey, targetingKey string, variants []string) string {
+	h := murmur3String(flagKey + targetingKey)
+	return variants[uint64(h)*uint64(len(variants))>>32]
+}

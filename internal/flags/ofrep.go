@@ -34,15 +34,16 @@ func toOFREP(r Result) ofrepEvaluation {
 	return ofrepEvaluation{Key: r.Key, Value: r.Value, Reason: r.Reason, Variant: r.Variant, Metadata: r.Metadata}
 }
 
-// statusFor maps an evaluation error code to the OFREP HTTP status.
+// statusFor maps an evaluation error code to the OFREP HTTP status: 404 for
+// FLAG_NOT_FOUND, 400 with the code for every other evaluation error (OFREP's
+// "evaluation failure" response, GENERAL included). A server that cannot evaluate at all
+// (no flag set loaded) answers 500 on its own.
 func statusFor(code ErrorCode) int {
 	switch code {
 	case "":
 		return http.StatusOK
 	case ErrFlagNotFound:
 		return http.StatusNotFound
-	case ErrGeneral:
-		return http.StatusInternalServerError
 	}
 	return http.StatusBadRequest
 }

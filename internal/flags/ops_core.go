@@ -379,14 +379,16 @@ func opMissingSome(args []expr, path string) (expr, error) {
 	}}, nil
 }
 
-// stringPredicate builds flagd's starts_with / ends_with: both arguments must be strings,
-// anything else is false.
+// stringPredicate builds flagd's starts_with / ends_with. As in flagd, an operand that is
+// not a string makes the targeting null (the default variant, reason DEFAULT), not false;
+// the wrong number of arguments is handled by compileObject the same way.
 func stringPredicate(f func(s, affix string) bool, prefix bool) opBuilder {
 	return func(args []expr, path string) (expr, error) {
 		if len(args) != 2 {
 			return expr{}, errAt(path, "needs 2 arguments (value, affix), got %d", len(args))
 		}
 		a, b := args[0].fn, args[1].fn
+		notString := path + ": both arguments must be strings"
 		if args[1].konst && args[1].val.kind == KindString {
 			affix := args[1].val.s
 			if name := args[0].attr; name != "" {
@@ -394,22 +396,38 @@ func stringPredicate(f func(s, affix string) bool, prefix bool) opBuilder {
 				if prefix {
 					return predicate(func(st *evalState) bool {
 						v := attrValue(st, name)
-						return v != nil && v.kind == KindString && strings.HasPrefix(v.s, affix)
+						if v == nil || v.kind != KindString {
+							st.abort(notString)
+							return false
+						}
+						return strings.HasPrefix(v.s, affix)
 					}), nil
 				}
 				return predicate(func(st *evalState) bool {
 					v := attrValue(st, name)
-					return v != nil && v.kind == KindString && strings.HasSuffix(v.s, affix)
+					if v == nil || v.kind != KindString {
+						st.abort(notString)
+						return false
+					}
+					return strings.HasSuffix(v.s, affix)
 				}), nil
 			}
 			return predicate(func(st *evalState) bool {
 				s := a(st)
-				return s.kind == KindString && f(s.s, affix)
+				if s.kind != KindString {
+					st.abort(notString)
+					return false
+				}
+				return f(s.s, affix)
 			}), nil
 		}
 		return predicate(func(st *evalState) bool {
 			s, affix := a(st), b(st)
-			return s.kind == KindString && affix.kind == KindString && f(s.s, affix.s)
+			if s.kind != KindString || affix.kind != KindString {
+				st.abort(notString)
+				return false
+			}
+			return f(s.s, affix.s)
 		}), nil
 	}
 }

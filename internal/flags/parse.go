@@ -95,12 +95,13 @@ func Compile(data []byte, opts CompileOptions) (*FlagSet, error) {
 		if !ok {
 			return nil, &ParseError{Path: path, Msg: "must be an object, got " + jsonTypeName(flagDefs[key])}
 		}
-		if _, seed := def["enabled"]; seed {
+		_, seed := def["enabled"]
+		if seed {
 			if def, err = seedToFlagd(key, def, path, evaluators); err != nil {
 				return nil, err
 			}
 		}
-		f, err := compileFlag(key, def, path, evaluators, setMeta)
+		f, err := compileFlag(key, def, path, evaluators, setMeta, seed, &set.warnings)
 		if err != nil {
 			return nil, err
 		}
@@ -110,6 +111,7 @@ func Compile(data []byte, opts CompileOptions) (*FlagSet, error) {
 	}
 	// The ETag hashes the whole document in canonical form (sorted keys, no whitespace), so
 	// it changes with $evaluators and metadata too, but not with reformatting.
+	sortWarnings(set.warnings)
 	canonical, _ := json.Marshal(doc)
 	h := fnv.New64a()
 	h.Write(canonical)
@@ -150,7 +152,11 @@ func isFlagdFlagField(k string) bool {
 	return false
 }
 
-func compileFlag(key string, def map[string]any, path string, evaluators map[string]any, setMeta map[string]any) (*flag, error) {
+// compileFlag compiles one flag definition. A targeting rule flagd would load but not be
+// able to run (an unknown operator, a $ref to nothing, a rule object with two operators)
+// does not reject the document: the flag evaluates to PARSE_ERROR, as in flagd, and the
+// rule is reported in warnings. seed marks the seed form (see ruleCompiler.keyedSplits).
+func compileFlag(key string, def map[string]any, path string, evaluators map[string]any, setMeta map[string]any, seed bool, warnings *[]Warning) (*flag, error) {
 	fieldNames := make([]string, 0, len(def))
 	for k := range def {
 		fieldNames = append(fieldNames, k)
@@ -210,12 +216,22 @@ func compileFlag(key string, def map[string]any, path string, evaluators map[str
 			return nil, &ParseError{Path: path + ".targeting", Msg: "must be a JSON Logic object, got " + jsonTypeName(t)}
 		}
 		if len(tm) > 0 {
-			c := &ruleCompiler{flagKey: key, variants: f.byName, evaluators: evaluators}
+			c := &ruleCompiler{flagKey: key, variants: f.byName, evaluators: evaluators, warnings: warnings, keyedSplits: seed}
 			e, err := c.compile(tm, path+".targeting")
-			if err != nil {
-				return nil, asParseError(err)
+			var ce *compileError
+			switch {
+			case errors.As(err, &ce):
+				*warnings = append(*warnings, Warning{Path: ce.path, Msg: ce.msg + "; the flag evaluates to PARSE_ERROR"})
+				msg := fmt.Sprintf("flag %q: targeting cannot be evaluated: %s: %s", key, ce.path, ce.msg)
+				f.targeting = func(st *evalState) Value {
+					st.fail(ErrParse, msg)
+					return Value{}
+				}
+			case err != nil:
+				return nil, err
+			default:
+				f.targeting = e.fn
 			}
-			f.targeting = e.fn
 		}
 	}
 	meta, err := metadataField(def, "metadata", path+".metadata")

@@ -37,10 +37,10 @@ const docV1 = `{"flags": {
   "color": {"state": "ENABLED", "variants": {"red": "red", "blue": "blue"}, "defaultVariant": "red"}
 }}`
 
-// docBad has a semantic error deep inside a rule.
+// docBad names a default variant that does not exist (flagd refuses such a file too; a
+// bad targeting rule, by contrast, loads and is only a warning).
 const docBad = `{"flags": {
-  "banner": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
-    "targeting": {"if": [{"sem_ver": [{"var": "v"}, "=>", "1.0.0"]}, "on", null]}}
+  "banner": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "maybe"}
 }}`
 
 // nextEvent waits for the next event that satisfies ok (a deadline, not a sleep).
@@ -80,13 +80,13 @@ func TestStoreKeepsLastGoodSetAndAudits(t *testing.T) {
 
 	_, err = s.Load(ctx, []byte(docBad), "file", "", "file.reload")
 	var pe *ParseError
-	if !errors.As(err, &pe) || pe.Path != "flags.banner.targeting.if[0].sem_ver[1]" {
+	if !errors.As(err, &pe) || pe.Path != "flags.banner.defaultVariant" {
 		t.Fatalf("bad load error: %v", err)
 	}
 	if s.Current() != v1 || s.LastError() == nil {
 		t.Errorf("bad load replaced the serving set or forgot the error")
 	}
-	if ev := <-events; ev.Error == "" || !strings.Contains(ev.Error, "sem_ver[1]") {
+	if ev := <-events; ev.Error == "" || !strings.Contains(ev.Error, "flags.banner.defaultVariant") {
 		t.Errorf("bad load event: %+v", ev)
 	}
 
@@ -147,7 +147,7 @@ func TestWatchFileHotReloadAndBadFile(t *testing.T) {
 	// A bad file (replaced atomically, as editors do): rejected, last good set serves.
 	writeAtomically(t, path, docBad)
 	ev := nextEvent(t, events, func(ev ChangeEvent) bool { return ev.Error != "" })
-	if !strings.Contains(ev.Error, "flags.banner.targeting.if[0].sem_ver[1]") {
+	if !strings.Contains(ev.Error, "flags.banner.defaultVariant") {
 		t.Errorf("reload error does not name the JSON path: %s", ev.Error)
 	}
 	if s.Current().Version() != 1 {
