@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -19,13 +20,43 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ChangeAndAuditTogether", func(t *testing.T) { audited(t, open(t)) })
 }
 
+// The specs are manifests a Kubernetes API server accepts (a store on one serves them through
+// a CRD schema, which prunes unknown fields and requires strategy and template), so the
+// contract asks nothing of a store that only SQLite and memory could give: checks read the
+// fields back rather than comparing the stored bytes.
+
+// rolloutSpec is a minimal Rollout of r replicas.
+func rolloutSpec(name string, r int) map[string]any {
+	return map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": map[string]any{"name": name},
+		"spec": map[string]any{"replicas": r, "strategy": map[string]any{}, "template": map[string]any{
+			"spec": map[string]any{"containers": []any{map[string]any{"name": "model", "image": "example.invalid/model:1"}}}}}}
+}
+
+// templateSpec is a minimal analysis template of kind whose one metric is named metric.
+func templateSpec(kind, name, metric string) map[string]any {
+	return map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": kind, "metadata": map[string]any{"name": name},
+		"spec": map[string]any{"metrics": []any{map[string]any{"name": metric, "provider": map[string]any{"web": map[string]any{"url": "http://example.invalid"}}}}}}
+}
+
+// specField reads one field of a stored manifest's spec.
+func specField(t *testing.T, raw json.RawMessage, get func(spec map[string]any) any) any {
+	t.Helper()
+	var m struct {
+		Spec map[string]any `json:"spec"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("stored spec %s: %v", raw, err)
+	}
+	return get(m.Spec)
+}
+
 func versions(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	out, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: map[string]int{"v": 1}}})
+	out, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: rolloutSpec("det", 1)}})
 	if err != nil || out[0].Generation != 1 || out[0].ResourceVersion == 0 {
 		t.Fatalf("create: %+v %v", out, err)
 	}
-	if _, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: map[string]int{"v": 1}}}); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: rolloutSpec("det", 1)}}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("create of an existing name: %v, want ErrConflict", err)
 	}
 	r, err := s.UpdateStatus(ctx, store.StatusWrite{Name: "det", Status: map[string]string{"phase": "Healthy"}, ExpectedVersion: out[0].ResourceVersion})
@@ -35,13 +66,19 @@ func versions(t *testing.T, s store.Store) {
 	if _, err := s.UpdateStatus(ctx, store.StatusWrite{Name: "det", Status: map[string]string{}, ExpectedVersion: out[0].ResourceVersion}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("stale status update: %v, want ErrConflict", err)
 	}
-	up, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: map[string]int{"v": 2}, ExpectedVersion: store.AnyVersion}})
-	if err != nil || up[0].Generation != 2 {
-		t.Fatalf("spec change: %+v %v, want generation 2", up, err)
+	up, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: rolloutSpec("det", 2), ExpectedVersion: store.AnyVersion}})
+	if err != nil || up[0].Generation != 2 || up[0].ResourceVersion <= r.ResourceVersion {
+		t.Fatalf("spec change: %+v %v, want generation 2 and a larger resource version", up, err)
+	}
+	if _, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: rolloutSpec("det", 3), ExpectedVersion: r.ResourceVersion}}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale spec update: %v, want ErrConflict", err)
 	}
 	got, err := s.GetRollout(ctx, "det")
 	if err != nil || string(got.Status) != `{"phase":"Healthy"}` {
 		t.Fatalf("a spec put without status keeps the status: %s %v", got.Status, err)
+	}
+	if n := specField(t, got.Spec, func(s map[string]any) any { return s["replicas"] }); n != float64(2) {
+		t.Fatalf("stored spec.replicas = %v, want 2", n)
 	}
 	if _, err := s.GetRollout(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing rollout: %v", err)
@@ -51,9 +88,9 @@ func versions(t *testing.T, s store.Store) {
 func templates(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	_, err := s.PutRollouts(ctx, []store.RolloutPut{
-		{Kind: store.KindAnalysisTemplate, Name: "error-rate", Spec: map[string]int{"t": 1}, ExpectedVersion: store.AnyVersion},
-		{Kind: store.KindClusterAnalysisTemplate, Name: "error-rate", Spec: map[string]int{"t": 2}, ExpectedVersion: store.AnyVersion},
-		{Name: "det", Spec: map[string]int{"v": 1}, ExpectedVersion: store.AnyVersion},
+		{Kind: store.KindAnalysisTemplate, Name: "error-rate", Spec: templateSpec(store.KindAnalysisTemplate, "error-rate", "t1"), ExpectedVersion: store.AnyVersion},
+		{Kind: store.KindClusterAnalysisTemplate, Name: "error-rate", Spec: templateSpec(store.KindClusterAnalysisTemplate, "error-rate", "t2"), ExpectedVersion: store.AnyVersion},
+		{Name: "det", Spec: rolloutSpec("det", 1), ExpectedVersion: store.AnyVersion},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,20 +100,24 @@ func templates(t *testing.T, s store.Store) {
 		t.Fatalf("ListRollouts = %+v, %v: want only det", ros, err)
 	}
 	tp, err := s.GetTemplate(ctx, store.KindClusterAnalysisTemplate, "error-rate")
-	if err != nil || string(tp.Spec) != `{"t":2}` || tp.Name != "error-rate" {
+	if err != nil || tp.Name != "error-rate" {
 		t.Fatalf("GetTemplate = %+v, %v", tp, err)
+	}
+	metric := func(s map[string]any) any { m, _ := s["metrics"].([]any); return m[0].(map[string]any)["name"] }
+	if got := specField(t, tp.Spec, metric); got != "t2" {
+		t.Fatalf("ClusterAnalysisTemplate error-rate: metric %v, want t2 (not the AnalysisTemplate's)", got)
 	}
 	if _, err := s.GetTemplate(ctx, store.KindAnalysisTemplate, "missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing template: %v", err)
 	}
-	if _, err := s.PutRollouts(ctx, []store.RolloutPut{{Kind: "Service", Name: "x", Spec: map[string]int{}, ExpectedVersion: store.AnyVersion}}); err == nil || !strings.Contains(err.Error(), `kind "Service"`) {
+	if _, err := s.PutRollouts(ctx, []store.RolloutPut{{Kind: "Service", Name: "x", Spec: rolloutSpec("x", 1), ExpectedVersion: store.AnyVersion}}); err == nil || !strings.Contains(err.Error(), `kind "Service"`) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 }
 
 func namedEvents(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	if _, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: map[string]int{"v": 1}}}); err != nil {
+	if _, err := s.PutRollouts(ctx, []store.RolloutPut{{Name: "det", Spec: rolloutSpec("det", 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	ev := []store.Event{{Name: "det.1.0", Rollout: "det", Reason: "Step"}, {Rollout: "det", Reason: "Unnamed"}}
@@ -111,7 +152,7 @@ func namedEvents(t *testing.T, s store.Store) {
 func audited(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	bad := store.AuditEntry{Actor: "alice", Action: "apply"} // no target: refused
-	put := []store.RolloutPut{{Name: "det", Spec: map[string]int{"v": 1}, ExpectedVersion: store.AnyVersion}}
+	put := []store.RolloutPut{{Name: "det", Spec: rolloutSpec("det", 1), ExpectedVersion: store.AnyVersion}}
 	if !s.Capabilities().AtomicApply {
 		t.Skip("the store does not claim atomic apply")
 	}
