@@ -138,10 +138,17 @@ func runFlagsServe(ctx context.Context, file, listen string, apiKeys []string, a
 }
 
 func newFlagsValidateCmd() *cobra.Command {
-	return &cobra.Command{
+	var strict bool
+	cmd := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a flag definitions file; errors name the JSON path and the rule (exit 1 if invalid)",
-		Args:  cobra.ExactArgs(1),
+		Long: "validate compiles FILE as serve would. Errors (a field of the wrong type, a default variant\n" +
+			"that is not a variant, invalid JSON) reject the file. A targeting rule that flagd would load\n" +
+			"but not run as written (an unknown operator, a $ref to nothing, a sem_ver operator or version\n" +
+			"that is not one, starts_with on a non-string, fractional weights that sum to 0, ...) is a\n" +
+			"warning on stderr with its JSON path and what evaluation does instead (the default variant or\n" +
+			"an error code); with --strict warnings are errors (exit 1).",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
 			if err != nil {
@@ -151,10 +158,24 @@ func newFlagsValidateCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("flags validate %s: %w", args[0], err)}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d flag(s) valid: %s\n", args[0], len(set.Keys()), strings.Join(set.Keys(), ", "))
+			warnings := set.Warnings()
+			for _, w := range warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", args[0], w)
+			}
+			if strict && len(warnings) > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("flags validate %s: %d targeting rule(s) would not run as written (--strict treats warnings as errors); first: %s",
+					args[0], len(warnings), warnings[0])}
+			}
+			suffix := ""
+			if len(warnings) > 0 {
+				suffix = fmt.Sprintf(" (%d warning(s))", len(warnings))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d flag(s) valid%s: %s\n", args[0], len(set.Keys()), suffix, strings.Join(set.Keys(), ", "))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (targeting rules that would not run as written) as errors")
+	return cmd
 }
 
 func newFlagsEvalCmd() *cobra.Command {

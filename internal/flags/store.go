@@ -118,6 +118,9 @@ func (s *Store) loadLocked(ctx context.Context, document []byte, source, actor, 
 	s.version = next.version
 	s.lastErr = nil
 	s.cur.Store(next)
+	for _, w := range next.warnings {
+		s.opts.Logger.Warn("flag targeting rule will not run as written", "source", source, "path", w.Path, "rule", w.Msg)
+	}
 	s.opts.Logger.Info("flag definitions loaded", "source", source, "version", next.version, "changed", changed)
 	s.publish(ChangeEvent{Version: next.version, ETag: next.etag, Time: s.opts.Now(), Source: source,
 		Actor: actor, Action: action, Changed: changed})
