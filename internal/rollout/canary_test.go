@@ -243,3 +243,35 @@ func TestProgressDeadlineDegradesWhenCanaryNeverReady(t *testing.T) {
 		t.Fatalf("message %q weights %+v", res.Status.Message, res.Plan.Traffic.Weights)
 	}
 }
+
+// A first deploy whose replicas never become ready goes Degraded at the progress deadline,
+// with an event, as Argo and Kubernetes Deployments do; before, it stayed Progressing.
+func TestProgressDeadlineAppliesToTheFirstDeploy(t *testing.T) {
+	for name, spec := range map[string]rollout.Spec{
+		"canary":     canarySpec("v1", 3, weight(25), pauseForever()),
+		"blue-green": {Name: "ro", Replicas: 3, TemplateHash: "v1", BlueGreen: &rollout.BlueGreenStrategy{}},
+		"rolling":    {Name: "ro", Replicas: 3, TemplateHash: "v1", Rolling: &rollout.RollingStrategy{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			spec.ProgressDeadlineSeconds = 90
+			w := sim.New(sim.Behaviour{NeverReady: map[string]bool{"v1": true}}, t0)
+			res := drive(t, w, spec, 5*time.Minute, phaseIs(rollout.PhaseDegraded))
+			if el := w.Now.Sub(t0); el < 90*time.Second || el > 95*time.Second {
+				t.Fatalf("Degraded after %s, want at the 90s deadline", el)
+			}
+			if !strings.Contains(res.Status.Message, "ProgressDeadlineExceeded") {
+				t.Fatalf("message %q", res.Status.Message)
+			}
+			found := false
+			for _, e := range res.Events {
+				found = found || e.Reason == "ProgressDeadlineExceeded"
+			}
+			if !found {
+				t.Fatalf("no ProgressDeadlineExceeded event: %+v", res.Events)
+			}
+			// Replicas that become ready after all end it.
+			w.B.NeverReady = nil
+			drive(t, w, spec, 5*time.Minute, phaseIs(rollout.PhaseHealthy))
+		})
+	}
+}

@@ -51,7 +51,9 @@ func (r *reconciler) applyScaleDowns() {
 }
 
 // trackProgress implements progressDeadlineSeconds: the deadline runs only while the engine
-// waits for replicas of the revisions it rolls (not while paused or analysing).
+// waits for replicas of the revisions it rolls (not while paused or analysing) — during an
+// update, and for a stable revision short of its replicas, which covers the first deploy
+// (Argo and Kubernetes Deployments time that out too).
 func (r *reconciler) trackProgress() {
 	waiting := false
 	for _, h := range []string{r.st.CurrentPodHash, r.st.StableRS} {
@@ -62,11 +64,12 @@ func (r *reconciler) trackProgress() {
 			}
 		}
 	}
-	if !r.st.inFlight() || r.st.Abort || !waiting || len(r.st.PauseConditions) > 0 || r.spec.Paused {
+	stableShort := r.st.StableRS != "" && r.rev(r.st.StableRS).Available < r.spec.Replicas
+	if !(r.st.inFlight() || stableShort) || r.st.Abort || !waiting || len(r.st.PauseConditions) > 0 || r.spec.Paused {
 		// Not waiting: the clock restarts when waiting does (the mark changes then). Left
 		// unset rather than moved to now, so a rollout at rest has a status that does not
 		// change from pass to pass (and costs no writes).
-		r.st.LastProgressAt, r.st.ProgressMark = nil, ""
+		r.st.LastProgressAt, r.st.ProgressMark, r.st.DeadlineExceeded = nil, "", false
 		return
 	}
 	cur := r.rev(r.st.CurrentPodHash)
