@@ -1,17 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-
-	"github.com/shipsafe/shipsafe/internal/apiservice"
 )
 
 func newStatusCmd(client clientFunc) *cobra.Command {
@@ -25,23 +23,25 @@ func newStatusCmd(client clientFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tty := term.IsTerminal(int(os.Stdout.Fd()))
+			out := cmd.OutOrStdout()
+			f, isFile := out.(*os.File)
+			tty := isFile && term.IsTerminal(int(f.Fd()))
 			last := ""
 			for {
-				var v apiservice.RolloutView
-				if err := c.do(cmd.Context(), "GET", "/api/v1/rollouts/"+url.PathEscape(args[0]), nil, &v); err != nil {
+				in, err := readStatus(cmd.Context(), c, args[0])
+				if err != nil {
 					return err
 				}
-				text := renderStatus(v)
+				text := renderStatus(in)
 				switch {
 				case !watch:
-					fmt.Print(text)
+					fmt.Fprint(out, text)
 					return nil
 				case tty:
-					fmt.Print("\x1b[H\x1b[2J" + time.Now().Format("15:04:05") + "\n" + text)
+					fmt.Fprint(out, "\x1b[H\x1b[2J"+in.now.Format("15:04:05")+"\n"+text)
 				case text != last:
 					// Not a terminal: print plain blocks, only when something changed.
-					fmt.Print("--- " + time.Now().Format(time.RFC3339) + "\n" + text)
+					fmt.Fprint(out, "--- "+in.now.Format(time.RFC3339)+"\n"+text)
 				}
 				last = text
 				select {
@@ -56,53 +56,21 @@ func newStatusCmd(client clientFunc) *cobra.Command {
 	return cmd
 }
 
-// renderStatus draws a rollout: phase, step, a weight bar per revision, replicas, analysis.
-func renderStatus(v apiservice.RolloutView) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s)  phase %s  step %s\n", v.Name, v.Strategy, v.Status.Phase, stepText(v))
-	if v.Status.Message != "" {
-		fmt.Fprintf(&b, "  %s\n", v.Status.Message)
-	}
-	for _, r := range v.Revisions {
-		fmt.Fprintf(&b, "  %-11s %-7s %-4s %s %3d%%  replicas %d/%d ready", r.Hash, r.Role, r.Model, bar(int(r.Weight), 20), r.Weight, r.Ready, r.Desired)
-		if r.Failed > 0 {
-			fmt.Fprintf(&b, ", %d failing", r.Failed)
-		}
-		b.WriteString("\n")
-	}
-	for _, m := range v.Traffic.Mirrors {
-		fmt.Fprintf(&b, "  shadow %s: %d%% of requests copied to %s (answers never returned)\n", m.Name, m.Percentage, m.Revision)
-	}
-	for _, h := range v.Traffic.HeaderRoutes {
-		fmt.Fprintf(&b, "  header route %s → %s\n", h.Name, h.Revision)
-	}
-	for _, a := range v.Analysis {
-		fmt.Fprintf(&b, "  analysis %s (%s): %s", a.Name, a.Kind, orDash(a.Phase))
-		names := make([]string, 0, len(a.Latest))
-		for m := range a.Latest {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		for _, m := range names {
-			fmt.Fprintf(&b, "  %s=%s", m, shorten(a.Latest[m]))
-		}
-		b.WriteString("\n")
-	}
-	if v.RollbackCause != "" {
-		fmt.Fprintf(&b, "  rolled back: %s\n", v.RollbackCause)
-	}
-	return b.String()
-}
-
-// shorten trims long measured values (vectors, JSON) for one status line.
-func shorten(v string) string {
-	if len(v) > 12 {
-		return v[:11] + "…"
-	}
-	return v
-}
-
 func bar(pct, width int) string {
 	n := pct * width / 100
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+// readStatus reads a rollout and, when a measurement has no value, its analysis runs.
+func readStatus(ctx context.Context, c *apiClient, name string) (statusInput, error) {
+	in := statusInput{now: time.Now()}
+	path := "/api/v1/rollouts/" + url.PathEscape(name)
+	if err := c.do(ctx, "GET", path, nil, &in.view); err != nil {
+		return in, err
+	}
+	if needsRuns(in.view) {
+		// Best effort: without the runs, "no data" is shown without its reason.
+		_ = c.do(ctx, "GET", path+"/analysisruns", nil, &in.runs)
+	}
+	return in, nil
 }
