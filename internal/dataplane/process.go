@@ -38,7 +38,16 @@ type Options struct {
 	// FlagsFile, when set, is watched for feature flags; the gateway then selects models by
 	// them (services with a `select` block).
 	FlagsFile string
+	// StandbyFD, when set (or given in StandbyEnv), makes this a warm standby: it builds
+	// its gateway, then waits for one byte on that pipe before it restores routes and
+	// serves. The supervisor keeps one ready, so a restart skips process start-up and the
+	// gateway's allocation (about a second on a loaded machine). EOF means the standby
+	// is not needed (its supervisor went away): it exits quietly.
+	StandbyFD int
 }
+
+// StandbyEnv passes Options.StandbyFD to a data plane process.
+const StandbyEnv = "SHIPSAFE_DATAPLANE_STANDBY_FD"
 
 // Run serves the gateway and the admin API until ctx is cancelled, then drains.
 func Run(ctx context.Context, opts Options, log *slog.Logger) error {
@@ -51,16 +60,20 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	if opts.AdminListen == "" {
 		opts.AdminListen = "127.0.0.1:0"
 	}
-	var lc net.ListenConfig
+	if opts.StandbyFD == 0 {
+		if v := os.Getenv(StandbyEnv); v != "" {
+			fd, err := strconv.Atoi(v)
+			if err != nil || fd < 3 {
+				return fmt.Errorf("dataplane: %s=%q: want a file descriptor >= 3", StandbyEnv, v)
+			}
+			opts.StandbyFD = fd
+		}
+	}
 	ln, err := listen(ctx, opts.Listen)
 	if err != nil {
 		return err
 	}
-	adminLn, err := lc.Listen(ctx, "tcp", opts.AdminListen)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("dataplane: admin listen %s: %w", opts.AdminListen, err)
-	}
+	defer ln.Close()
 	var selector gateway.VariantSelector
 	if opts.FlagsFile != "" {
 		fs := flags.NewStore(flags.StoreOptions{Logger: log})
@@ -76,6 +89,17 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	}
 	// Labels need a per-service feedback token derived from the data plane token.
 	gw := gateway.New(gateway.Config{Selector: selector, FeedbackKey: opts.Token}, log)
+	if opts.StandbyFD != 0 {
+		if activated, err := awaitActivation(ctx, opts.StandbyFD); !activated {
+			return err
+		}
+		log.Info("standby data plane activated")
+	}
+	var lc net.ListenConfig
+	adminLn, err := lc.Listen(ctx, "tcp", opts.AdminListen)
+	if err != nil {
+		return fmt.Errorf("dataplane: admin listen %s: %w", opts.AdminListen, err)
+	}
 	// Routes before the first accept: a restarted data plane serves the stored table to
 	// the connections that queued while it was down.
 	restoreRoutes(gw, opts.DataDir, log)
@@ -83,7 +107,6 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 
 	st := State{PID: os.Getpid(), Listen: ln.Addr().String(), Admin: adminLn.Addr().String()}
 	if err := writeState(opts.DataDir, st); err != nil {
-		ln.Close()
 		adminLn.Close()
 		return err
 	}
@@ -108,6 +131,31 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 		}
 	}
 	return err
+}
+
+// awaitActivation blocks a standby until its supervisor writes a byte on the pipe fd (true)
+// or closes it, or ctx ends (false).
+func awaitActivation(ctx context.Context, fd int) (bool, error) {
+	f := os.NewFile(uintptr(fd), "standby-activation")
+	defer f.Close()
+	got := make(chan error, 1)
+	go func() {
+		var b [1]byte
+		_, err := io.ReadFull(f, b[:])
+		got <- err
+	}()
+	select {
+	case <-ctx.Done():
+		return false, nil
+	case err := <-got:
+		if errors.Is(err, io.EOF) {
+			return false, nil // not needed any more
+		}
+		if err != nil {
+			return false, fmt.Errorf("dataplane: standby activation pipe: %w", err)
+		}
+		return true, nil
+	}
 }
 
 // listen opens the traffic listener: addr, or an inherited socket given as "fd:N".

@@ -83,6 +83,7 @@ func (h *Handle) Supervise(ctx context.Context, opts SuperviseOptions) {
 		// Adopted: not our child, so watch its pid instead of waiting on it.
 		p = watchPID(ctx, h.Current().PID, opts.Now())
 	}
+	h.keepStandby(opts, 0)
 	failed := 0
 	for {
 		select {
@@ -91,6 +92,7 @@ func (h *Handle) Supervise(ctx context.Context, opts SuperviseOptions) {
 		case <-p.exited:
 		case <-opts.After(opts.ProbeInterval):
 			failed = h.probe(ctx, opts, p, failed)
+			h.keepStandby(opts, 5*time.Second)
 			continue
 		}
 		failed = 0
@@ -114,7 +116,7 @@ func (h *Handle) Supervise(ctx context.Context, opts SuperviseOptions) {
 				case <-opts.After(d):
 				}
 			}
-			np, err := h.restart(ctx)
+			np, err := h.restart(ctx, opts.Log)
 			if err == nil {
 				p = np
 				break
@@ -129,6 +131,27 @@ func (h *Handle) Supervise(ctx context.Context, opts SuperviseOptions) {
 		down := opts.Now().Sub(downAt)
 		h.setStatus(opts, func(s *Status) { s.Up, s.Reason, s.PID, s.Down = true, "", p.pid, down; s.Restarts++ })
 		opts.Log.Info("the data plane is back", "pid", p.pid, "down", down.Round(time.Millisecond))
+		h.keepStandby(opts, 0)
+	}
+}
+
+// keepStandby starts a standby when none runs and the last one started at least every
+// ago (a standby that keeps dying is not restarted in a loop).
+func (h *Handle) keepStandby(opts SuperviseOptions, every time.Duration) {
+	h.runMu.Lock()
+	defer h.runMu.Unlock()
+	if sb := h.standby; sb != nil {
+		select {
+		case <-sb.p.exited:
+		default:
+			return
+		}
+	}
+	if time.Since(h.standbyAt) < every {
+		return
+	}
+	if err := h.startStandby(); err != nil {
+		opts.Log.Warn("no standby data plane; a restart starts one cold", "err", err)
 	}
 }
 
@@ -162,15 +185,22 @@ func (h *Handle) probe(ctx context.Context, opts SuperviseOptions, p *proc, fail
 	return failed
 }
 
-// restart starts a new data plane on the held traffic socket (binding the address the
-// last one served on when an adopted data plane left none).
-func (h *Handle) restart(ctx context.Context) (*proc, error) {
+// restart hands the traffic socket to the standby, or starts a new data plane on it when
+// there is none (binding the address the last one served on when an adopted data plane
+// left no socket).
+func (h *Handle) restart(ctx context.Context, log *slog.Logger) (*proc, error) {
 	h.runMu.Lock()
 	defer h.runMu.Unlock()
 	if h.isStopping() {
 		return nil, errStopping
 	}
-	st, p, err := h.spawn(ctx, h.State.Listen)
+	st, p, err := h.activate(ctx)
+	if err != nil {
+		if !errors.Is(err, errNoStandby) {
+			log.Warn("the standby data plane did not take over; starting one cold", "err", err)
+		}
+		st, p, err = h.spawn(ctx, h.State.Listen)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,19 @@ type dataplaneEvents struct {
 	up bool
 }
 
+// run records the changes sent on ch, in order, until ctx ends. It runs on its own
+// goroutine so that store writes never delay a restart.
+func (d *dataplaneEvents) run(ctx context.Context, ch <-chan dataplane.Status) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-ch:
+			d.changed(ctx, s)
+		}
+	}
+}
+
 func (d *dataplaneEvents) changed(ctx context.Context, s dataplane.Status) {
 	if s.Up == d.up {
 		return

@@ -175,9 +175,16 @@ func Start(ctx context.Context, opts Options) (*Runtime, error) {
 	// The data plane is supervised like a replica: restarted at once on the same traffic
 	// socket with the route table, its outages reported on /readyz and to every rollout.
 	dpEvents := &dataplaneEvents{store: rt.Store, control: rt.Control, log: log, up: true}
+	dpChanges := make(chan dataplane.Status, 64)
+	go dpEvents.run(runCtx, dpChanges)
 	go func() {
 		defer close(rt.dpDone)
-		rt.Dataplane.Supervise(runCtx, dataplane.SuperviseOptions{Log: log, OnChange: func(s dataplane.Status) { dpEvents.changed(runCtx, s) }})
+		rt.Dataplane.Supervise(runCtx, dataplane.SuperviseOptions{Log: log, OnChange: func(s dataplane.Status) {
+			select {
+			case dpChanges <- s:
+			default: // a crash loop faster than the store: the next change says where it is
+			}
+		}})
 	}()
 	go func() { _ = rt.apiSrv.Serve(ln) }()
 	go func() { defer close(rt.done); _ = rt.Control.Run(runCtx) }()
