@@ -157,6 +157,9 @@ func toMap(v any) (map[string]any, error) {
 			return nil, err
 		}
 	}
+	if len(b) == 0 {
+		return nil, nil
+	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("must be a JSON object: %w", err)
