@@ -78,17 +78,21 @@ func (s *Store) PutAnalysisRun(ctx context.Context, run store.AnalysisRun, newMe
 		if err != nil {
 			return err
 		}
+		prev, _ := cur.Object["status"].(map[string]any)
+		merged, dropped := mergeMeasurements(prev, status, newMeasurements)
 		want := s.runObject(ctx, run, d, cur)
+		if dropped > 0 {
+			s.log.Warn("analysis run over its measurement budget: oldest dropped", "run", run.Name, "dropped", dropped)
+			before, _ := strconv.Atoi(cur.GetAnnotations()[droppedAnnotation])
+			ann := want.GetAnnotations()
+			ann[droppedAnnotation] = strconv.Itoa(before + dropped)
+			want.SetAnnotations(ann)
+		}
 		if !reflect.DeepEqual(want.Object["spec"], cur.Object["spec"]) || !maps.Equal(want.GetLabels(), cur.GetLabels()) ||
 			!maps.Equal(want.GetAnnotations(), cur.GetAnnotations()) {
 			if cur, err = res.Update(ctx, want, metav1.UpdateOptions{}); err != nil {
 				return err
 			}
-		}
-		prev, _ := cur.Object["status"].(map[string]any)
-		merged, dropped := mergeMeasurements(prev, status, newMeasurements)
-		if dropped > 0 {
-			s.log.Warn("analysis run over its measurement budget: oldest dropped", "run", run.Name, "dropped", dropped)
 		}
 		cur.Object["status"] = merged
 		_, err = res.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
@@ -230,31 +234,52 @@ func mergeMeasurements(prev, next map[string]any, fresh []store.Measurement) (ma
 	return out, bound(results)
 }
 
-// bound drops the oldest measurements not retained until the run's fit the budget.
+// bound drops the oldest measurements not retained until the run's fit the budget — then,
+// if the caller retains more than fits (measurementRetention unset keeps every one), the
+// oldest retained too — and returns how many it dropped. Sizes are measured once: the JSON of a list is the sum of its
+// entries plus a comma each.
 func bound(results []map[string]any) int {
-	size := func() int {
-		b, _ := json.Marshal(results)
-		return len(b)
+	all, _ := json.Marshal(results)
+	total := len(all)
+	if total <= maxRunMeasurementBytes {
+		return 0
 	}
-	dropped := 0
-	for size() > maxRunMeasurementBytes {
-		oldest, at := int64(-1), -1
-		var in map[string]any
-		for _, mr := range results {
-			for i, m := range listOf(mr["measurements"]) {
-				if id := idOf(m); metaOf(m)[measurementRetainedKey] != "true" && (oldest < 0 || id < oldest) {
-					oldest, at, in = id, i, mr
-				}
+	type entry struct {
+		retained bool
+		id       int64
+		size     int
+	}
+	var old []entry
+	for _, mr := range results {
+		for _, m := range listOf(mr["measurements"]) {
+			b, _ := json.Marshal(m)
+			old = append(old, entry{metaOf(m)[measurementRetainedKey] == "true", idOf(m), len(b) + 1})
+		}
+	}
+	sort.Slice(old, func(i, j int) bool {
+		if old[i].retained != old[j].retained {
+			return !old[i].retained
+		}
+		return old[i].id < old[j].id
+	})
+	drop := map[int64]bool{}
+	for _, e := range old {
+		if total <= maxRunMeasurementBytes {
+			break
+		}
+		drop[e.id] = true
+		total -= e.size
+	}
+	for _, mr := range results {
+		var keep []any
+		for _, m := range listOf(mr["measurements"]) {
+			if !drop[idOf(m)] {
+				keep = append(keep, m)
 			}
 		}
-		if at < 0 {
-			return dropped
-		}
-		ms, _ := in["measurements"].([]any)
-		in["measurements"] = append(ms[:at:at], ms[at+1:]...)
-		dropped++
+		mr["measurements"] = keep
 	}
-	return dropped
+	return len(drop)
 }
 
 func matchFresh(fresh []store.Measurement, matched map[*store.Measurement]bool, metric string, m map[string]any) *store.Measurement {

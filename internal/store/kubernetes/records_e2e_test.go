@@ -141,6 +141,13 @@ func TestAnalysisRunMeasurementsAreBounded(t *testing.T) {
 	if len(ms) == 0 || len(ms) >= 600 || ms[len(ms)-1].Value != "599" {
 		t.Fatalf("kept %d measurements (last %+v): want the newest ones, fewer than 600", len(ms), ms[len(ms)-1].Value)
 	}
+	u, err := f.dyn.Resource(analysisRunsGVR).Namespace(f.ns).Get(f.ctx, "det-big", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.GetAnnotations()["shipsafe.dev/dropped-measurements"]; got != fmt.Sprint(600-len(ms)) {
+		t.Errorf("dropped-measurements annotation %q, want %d", got, 600-len(ms))
+	}
 	t.Logf("kept the newest %d of 600 measurements of %d bytes", len(ms), len(big))
 }
 
