@@ -40,6 +40,8 @@ type Handle struct {
 	standbyAt time.Time
 	stopping  bool
 	status    Status
+	// adoptErr says why the socket of an adopted data plane could not be taken.
+	adoptErr error
 }
 
 // standby is a started data plane that waits for a byte on w before it serves.
@@ -72,6 +74,7 @@ func Ensure(ctx context.Context, dataDir, exe, listen, token string) (*Handle, e
 			if _, err := c.Routes(ctx); err == nil {
 				h.State, h.cur, h.Client, h.Adopted = st, st, c, true
 				h.status = Status{Up: true, PID: st.PID, Since: time.Now()}
+				h.ln, h.adoptErr = takeListener(st)
 				return h, nil
 			}
 		}

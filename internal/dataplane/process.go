@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/shipsafe/shipsafe/internal/flags"
@@ -105,7 +106,7 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 	restoreRoutes(gw, opts.DataDir, log)
 	admin := &http.Server{Handler: newAdminMux(gw, opts.Token, opts.DataDir, log), ReadHeaderTimeout: 5 * time.Second}
 
-	st := State{PID: os.Getpid(), Listen: ln.Addr().String(), Admin: adminLn.Addr().String()}
+	st := State{PID: os.Getpid(), Listen: ln.Addr().String(), Admin: adminLn.Addr().String(), ListenFD: listenerFD(ln)}
 	if err := writeState(opts.DataDir, st); err != nil {
 		adminLn.Close()
 		return err
@@ -131,6 +132,21 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) error {
 		}
 	}
 	return err
+}
+
+// listenerFD is ln's file descriptor (0 when unknown).
+func listenerFD(ln net.Listener) int {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	fd := 0
+	_ = rc.Control(func(f uintptr) { fd = int(f) })
+	return fd
 }
 
 // awaitActivation blocks a standby until its supervisor writes a byte on the pipe fd (true)

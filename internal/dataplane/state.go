@@ -18,6 +18,9 @@ type State struct {
 	Listen string `json:"listen"`
 	// Admin is the admin API address (host:port).
 	Admin string `json:"admin"`
+	// ListenFD is the traffic socket's file descriptor in the process, so a control plane
+	// that adopts it can take a copy (pidfd_getfd) and keep the socket across restarts.
+	ListenFD int `json:"listenFD,omitempty"`
 }
 
 // ReadState reads the state file of dataDir; os.ErrNotExist when there is none.

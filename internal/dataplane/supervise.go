@@ -82,6 +82,9 @@ func (h *Handle) Supervise(ctx context.Context, opts SuperviseOptions) {
 	if p == nil {
 		// Adopted: not our child, so watch its pid instead of waiting on it.
 		p = watchPID(ctx, h.Current().PID, opts.Now())
+		if h.adoptErr != nil {
+			opts.Log.Warn("the adopted data plane's socket is not held; a crash refuses connections until its restart listens", "err", h.adoptErr)
+		}
 	}
 	h.keepStandby(opts, 0)
 	failed := 0

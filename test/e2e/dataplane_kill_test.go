@@ -22,11 +22,12 @@ import (
 
 // TestDataplaneKillUnderLoad SIGKILLs the data plane (the gateway process) under 320 req/s
 // of inference through it, from two clients of 160 req/s each: one never retries, the
-// other retries a refused connection once after 100ms (inference is idempotent). The
-// supervisor must restart it on the same traffic address with the rollout's routes, so
-// traffic is back within 1s of the kill and no connection is refused; /readyz fails while
-// it is down and says why, the rollout gets the events, and the control plane does not
-// log a warning per pass.
+// other retries a refused connection once after 100ms and marks its requests idempotent
+// (inference is). The supervisor must restart it on the same traffic address with the
+// rollout's routes, so traffic is back within 1s of the kill and no connection is
+// refused; /readyz fails while it is down and says why, the rollout gets the events, and
+// the control plane does not log a warning per pass. Twice: a data plane this control
+// plane started, then one a restarted control plane adopted.
 func TestDataplaneKillUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -38,14 +39,47 @@ func TestDataplaneKillUnderLoad(t *testing.T) {
 	m := detectorRollout(name, 3, "v1", "", canaryStrategy)
 	c.apply(m)
 	c.waitFor(ctx, name, "healthy on v1", stableIs(hashOf(t, m)))
+	firstKill := c.killDataplaneUnderLoad(ctx, name, 1, "started by this control plane")
+	c.waitFor(ctx, name, "still healthy on v1", stableIs(hashOf(t, m)))
+
+	c.kill9()
+	c.start()
+	adopted, err := dataplane.ReadState(c.dir)
+	if err != nil || !alive(adopted.PID) {
+		t.Fatalf("after the control plane's restart: data plane %+v, %v", adopted, err)
+	}
+	c.killDataplaneUnderLoad(ctx, name, 2, "adopted by a restarted control plane")
+	c.waitFor(ctx, name, "still healthy on v1", stableIs(hashOf(t, m)))
+
+	// The control plane's and the data planes' logs since the first kill: the
+	// supervisor's restarts, and a few warnings, not two a second per rollout.
+	c.stop()
+	var warns int
+	for _, file := range []string{"shipsafe.log", "dataplane.log"} {
+		for _, line := range c.logSince(file, firstKill) {
+			t.Logf("%s: %s", file, line)
+			if file == "shipsafe.log" && strings.Contains(line, "level=WARN") {
+				warns++
+			}
+		}
+	}
+	if warns > 10 {
+		t.Errorf("%d warnings after the kills", warns)
+	}
+}
+
+// killDataplaneUnderLoad runs the two clients, SIGKILLs the data plane 3s in, keeps the
+// load 4s more, and checks the outage; the kill is the n-th of the test.
+func (c *cluster) killDataplaneUnderLoad(ctx context.Context, name string, n int, what string) time.Time {
+	t := c.t
+	t.Helper()
 	if code, body := c.readyz(); code != http.StatusOK {
-		t.Fatalf("/readyz before the kill: %d %s", code, body)
+		t.Fatalf("/readyz before kill %d: %d %s", n, code, body)
 	}
 	before, err := dataplane.ReadState(c.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	const rate, warm, after = 160.0, 3 * time.Second, 4 * time.Second
 	url := "http://" + c.gateway + "/svc/" + name + "/v2/models/pneumonia-detector/infer"
 	plain := newKillLoad("no retry", url, 0)
@@ -81,79 +115,50 @@ func TestDataplaneKillUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("data plane pid %d killed; pid %d serves %s (was %s); /readyz 200 again %v after the kill",
-		before.PID, now.PID, now.Listen, before.Listen, readyAgain.Round(time.Millisecond))
+	t.Logf("kill %d, data plane %s: pid %d killed; pid %d serves %s (was %s); /readyz 200 again %v after the kill",
+		n, what, before.PID, now.PID, now.Listen, before.Listen, readyAgain.Round(time.Millisecond))
 	if now.PID == before.PID || now.Listen != before.Listen {
-		t.Errorf("not restarted on the same address: before %+v, after %+v", before, now)
-	}
-	if alive(before.PID) {
-		t.Errorf("the killed data plane %d is still there (not reaped)", before.PID)
+		t.Errorf("kill %d: not restarted on the same address: before %+v, after %+v", n, before, now)
 	}
 	if !strings.Contains(sawDown, "dataplane") || !strings.Contains(sawDown, "exited") {
-		t.Errorf("/readyz while the data plane was down: %q, want 503 with the reason", sawDown)
+		t.Errorf("kill %d: /readyz while the data plane was down: %q, want 503 with the reason", n, sawDown)
 	}
 	for _, l := range []*killLoad{plain, retry} {
 		s := l.summary(killedAt)
-		t.Logf("%-24s %s", l.name+":", s)
-		if s.refused != 0 && l.retry > 0 {
-			t.Errorf("%s: %d requests refused", l.name, s.refused)
+		t.Logf("kill %d, %-24s %s", n, l.name+":", s)
+		if s.refused != 0 {
+			t.Errorf("kill %d, %s: %d requests refused", n, l.name, s.refused)
 		}
 		if s.back <= 0 || s.back > time.Second {
-			t.Errorf("%s: traffic back %v after the kill, want within 1s", l.name, s.back)
+			t.Errorf("kill %d, %s: traffic back %v after the kill, want within 1s", n, l.name, s.back)
 		}
 		if s.requests < int(0.8*rate*(warm+after).Seconds()) {
-			t.Errorf("%s: only %d requests: the test needs steady load", l.name, s.requests)
+			t.Errorf("kill %d, %s: only %d requests: the test needs steady load", n, l.name, s.requests)
 		}
 		// Only requests in flight at the kill may fail (their connection died with it).
 		if s.failed > 64 {
-			t.Errorf("%s: %d requests failed, more than were in flight: %v", l.name, s.failed, s.firstErrs)
+			t.Errorf("kill %d, %s: %d requests failed, more than were in flight: %v", n, l.name, s.failed, s.firstErrs)
 		}
 	}
-	if s := plain.summary(killedAt); s.refused != 0 {
-		t.Errorf("no-retry client: %d connections refused; the traffic socket must outlive the process", s.refused)
-	}
-	c.waitFor(ctx, name, "still healthy on v1", stableIs(hashOf(t, m)))
-
 	evs := c.eventReasons(name)
-	if !slices.Contains(evs, "DataPlaneDown") || !slices.Contains(evs, "DataPlaneRestarted") {
-		t.Errorf("rollout events %v: want DataPlaneDown and DataPlaneRestarted", evs)
+	down, back := countOf(evs, "DataPlaneDown"), countOf(evs, "DataPlaneRestarted")
+	if down < n || back < n {
+		t.Errorf("after kill %d: rollout events %v: want DataPlaneDown and DataPlaneRestarted for each kill", n, evs)
 	}
-	// The control plane's and the data planes' logs since the kill: the supervisor's
-	// restart, and a few warnings, not two a second per rollout.
-	c.stop()
-	var warns int
-	for _, file := range []string{"shipsafe.log", "dataplane.log"} {
-		for _, line := range c.logSince(file, killedAt) {
-			t.Logf("%s: %s", file, line)
-			if file == "shipsafe.log" && strings.Contains(line, "level=WARN") {
-				warns++
-			}
-		}
+	if alive(before.PID) {
+		t.Errorf("kill %d: the killed data plane %d is still there", n, before.PID)
 	}
-	if warns > 6 {
-		t.Errorf("%d warnings in the %v after the kill", warns, after)
-	}
+	return killedAt
 }
 
-// logSince returns the lines of a log in the data dir (or, for the control plane's
-// when it logs to stderr, its output) stamped at or after since.
-func (c *cluster) logSince(file string, since time.Time) []string {
-	b, err := os.ReadFile(filepath.Join(c.dir, file))
-	if err != nil && file == "shipsafe.log" {
-		b = c.log.Bytes() // read only after stop: the process no longer writes it
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		ts, ok := strings.CutPrefix(line, "time=")
-		if !ok {
-			continue
-		}
-		ts, _, _ = strings.Cut(ts, " ")
-		if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && !at.Before(since.Truncate(time.Millisecond)) {
-			out = append(out, line)
+func countOf(xs []string, x string) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
 		}
 	}
-	return out
+	return n
 }
 
 // readyz returns the API's /readyz status and body.
@@ -334,4 +339,26 @@ func (l *killLoad) summary(killedAt time.Time) killSummary {
 		s.maxGap = max(s.maxGap, oks[i].Sub(oks[i-1]))
 	}
 	return s
+}
+
+// logSince returns the lines of a log in the data dir (or, for the control plane's when
+// it logs to stderr, its output) stamped at or after since. Call it after stop: the
+// processes no longer write.
+func (c *cluster) logSince(file string, since time.Time) []string {
+	b, err := os.ReadFile(filepath.Join(c.dir, file))
+	if err != nil && file == "shipsafe.log" {
+		b = c.log.Bytes()
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		ts, ok := strings.CutPrefix(line, "time=")
+		if !ok {
+			continue
+		}
+		ts, _, _ = strings.Cut(ts, " ")
+		if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && !at.Before(since.Truncate(time.Millisecond)) {
+			out = append(out, line)
+		}
+	}
+	return out
 }
