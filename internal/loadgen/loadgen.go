@@ -23,6 +23,8 @@ type result struct {
 	latency time.Duration
 	err     bool
 	label   int // predicted label, -1 if none
+	// kind and detail describe a failed request (see Failure).
+	kind, detail string
 }
 
 // Run replays labelled images until Count or Duration is reached or ctx ends, then waits for the
@@ -96,6 +98,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rep := &Report{ByVersion: map[string]*VersionReport{}}
 	prog := newProgress(cfg.Progress, cfg.ProgressEvery, start)
+	var fails failures
 	for r := range results {
 		rep.Requests++
 		vr := rep.version(r.version)
@@ -103,6 +106,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if r.err {
 			rep.Errors++
 			vr.Errors++
+			if fails.add(r.kind, r.detail) && cfg.Progress != nil {
+				// Said at once: a run in which every request fails should not be silent
+				// until the end.
+				fmt.Fprintf(cfg.Progress, "loadgen: first %s failure: %s\n", r.kind, r.detail)
+			}
 		} else {
 			vr.latencies = append(vr.latencies, r.latency)
 		}
@@ -129,6 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		prog.update(rep)
 	}
 	elapsed := time.Since(start)
+	rep.Failures = fails.list
 	if fb != nil {
 		rep.FeedbackSent, rep.FeedbackErrors = fb.finish()
 	}
@@ -190,7 +199,7 @@ func (g *generator) do(ctx context.Context, i int, buf *bytes.Buffer) result {
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, g.inferURL, bytes.NewReader(buf.Bytes()))
 	if err != nil {
-		res.err = true
+		res.err, res.kind, res.detail = true, "request", fmt.Sprintf("POST %s: %v", g.inferURL, err)
 		return res
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -206,6 +215,7 @@ func (g *generator) do(ctx context.Context, i int, buf *bytes.Buffer) result {
 	resp, err := g.client.Do(req)
 	if err != nil {
 		res.err = true
+		res.kind, res.detail = transportFailure(g.inferURL, err)
 		res.latency = time.Since(start)
 		return res
 	}
@@ -216,12 +226,17 @@ func (g *generator) do(ctx context.Context, i int, buf *bytes.Buffer) result {
 	if jerr := json.Unmarshal(body, &ans); jerr == nil {
 		res.version = ans.ModelVersion
 	}
-	if err != nil || resp.StatusCode != http.StatusOK {
-		res.err = true
+	switch {
+	case err != nil:
+		res.err, res.kind, res.detail = true, "read answer", fmt.Sprintf("POST %s: read the answer: %v", g.inferURL, err)
 		return res
-	}
-	if ans.ID != "" && ans.ID != id {
-		res.err = true // answer for another request: count it as an error, not a prediction
+	case resp.StatusCode != http.StatusOK:
+		res.err, res.kind = true, fmt.Sprintf("HTTP %d", resp.StatusCode)
+		res.detail = fmt.Sprintf("POST %s: %s: %s", g.inferURL, resp.Status, excerpt(body))
+		return res
+	case ans.ID != "" && ans.ID != id:
+		// An answer for another request: an error, not a prediction.
+		res.err, res.kind, res.detail = true, "wrong id", fmt.Sprintf("POST %s: request %s answered with id %q", g.inferURL, id, ans.ID)
 		return res
 	}
 	for _, o := range ans.Outputs {
@@ -230,7 +245,8 @@ func (g *generator) do(ctx context.Context, i int, buf *bytes.Buffer) result {
 		}
 	}
 	if res.label < 0 {
-		res.err = true
+		res.err, res.kind = true, "no label"
+		res.detail = fmt.Sprintf("POST %s: 200 OK without a \"label\" output (is this an Open Inference Protocol endpoint of the detector?): %s", g.inferURL, excerpt(body))
 	}
 	return res
 }

@@ -20,6 +20,8 @@ type Report struct {
 	ByVersion      map[string]*VersionReport `json:"by_version"`
 	FeedbackSent   int                       `json:"feedback_sent"`
 	FeedbackErrors int                       `json:"feedback_errors"`
+	// Failures are the failed requests by kind, with the first one's detail.
+	Failures []Failure `json:"failures,omitempty"`
 }
 
 // VersionReport is what one model_version did.
@@ -103,4 +105,10 @@ func (r *Report) Print(w io.Writer) {
 			vr.P50.Round(time.Microsecond), vr.P90.Round(time.Microsecond), vr.P99.Round(time.Microsecond), vr.TP, vr.FP, vr.TN, vr.FN)
 	}
 	tw.Flush()
+	if len(r.Failures) > 0 {
+		fmt.Fprintln(w, "failed requests by kind (first of each):")
+		for _, f := range r.Failures {
+			fmt.Fprintf(w, "  %d × %s: %s\n", f.Count, f.Kind, f.First)
+		}
+	}
 }
