@@ -137,6 +137,23 @@ func RecognizeCommands(u *unstructured.Unstructured) (Recognized, error) {
 	return Recognize(&w, u)
 }
 
+// RecognizeRollout is RecognizeCommands for a typed Rollout (e.g. from a typed informer):
+// the status shipsafe wrote was encoding/json's form of these types, so re-encoding gives the
+// same fields and the same digest.
+func RecognizeRollout(ro *v1alpha1.Rollout) (Recognized, error) {
+	c := ro.DeepCopy()
+	c.APIVersion, c.Kind = v1alpha1.ArgoGroupVersion, v1alpha1.KindRollout
+	b, err := json.Marshal(c)
+	if err != nil {
+		return Recognized{}, fmt.Errorf("rollout %q: encode: %w", ro.Name, err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(b); err != nil {
+		return Recognized{}, fmt.Errorf("rollout %q: decode: %w", ro.Name, err)
+	}
+	return RecognizeCommands(u)
+}
+
 // Recognize turns the differences between prev (what shipsafe last wrote; nil when unknown)
 // and the live Rollout u into commands, as Argo's kubectl plugin v1.10 makes them:
 //

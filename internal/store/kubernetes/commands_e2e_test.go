@@ -9,8 +9,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/shipsafe/shipsafe/api/v1alpha1"
 	"github.com/shipsafe/shipsafe/internal/progress"
 	"github.com/shipsafe/shipsafe/internal/rollout"
 	"github.com/shipsafe/shipsafe/internal/rollout/adapter"
@@ -91,6 +93,13 @@ func TestArgoPluginEditsBecomeCommands(t *testing.T) {
 			got, err := kubernetes.RecognizeCommands(live)
 			if err != nil {
 				t.Fatal(err)
+			}
+			var typed v1alpha1.Rollout
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(live.Object, &typed); err != nil {
+				t.Fatal(err)
+			}
+			if viaTyped, err := kubernetes.RecognizeRollout(&typed); err != nil || jsonOf(t, viaTyped) != jsonOf(t, got) {
+				t.Errorf("typed rollout recognised\n%s\nthe object\n%s (%v)", jsonOf(t, viaTyped), jsonOf(t, got), err)
 			}
 			if got.Stale != tc.stale {
 				t.Fatalf("stale = %v, want %v", got.Stale, tc.stale)

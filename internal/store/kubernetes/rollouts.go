@@ -76,7 +76,7 @@ func (s *Store) rolloutRow(u *unstructured.Unstructured) (store.Rollout, error) 
 		if r.Status, err = json.Marshal(rec.Status); err != nil {
 			return store.Rollout{}, fmt.Errorf("rollout %q: encode status: %w", u.GetName(), err)
 		}
-		s.log.Info("argo commands recognised", "rollout", u.GetName(), "commands", rec.Commands)
+		s.log.Debug("argo commands recognised", "rollout", u.GetName(), "commands", rec.Commands)
 	}
 	return r, nil
 }
