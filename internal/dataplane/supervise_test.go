@@ -224,3 +224,54 @@ func TestStoppedDataPlaneStaysStopped(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestAdoptedDataPlaneIsSupervisedOnItsSocket: a second control plane adopts the running
+// data plane, takes a copy of its socket, and restarts it after a SIGKILL with nothing
+// refused, though it is not its child.
+func TestAdoptedDataPlaneIsSupervisedOnItsSocket(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	first := ensureChild(t, ctx)
+	be := backend(t)
+	if err := first.Client.SetRoutes(ctx, oneService(be.Listener.Addr().String())); err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	h, err := Ensure(ctx, first.dataDir, exe, "127.0.0.1:0", "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Release() // the first control plane is gone
+	if !h.Adopted || h.ln == nil {
+		t.Fatalf("adopted %v, socket taken %v (%v)", h.Adopted, h.ln != nil, h.adoptErr)
+	}
+	t.Cleanup(func() { _ = h.Stop(context.Background(), 5*time.Second) })
+	sctx, stop := context.WithCancel(ctx)
+	supervised := make(chan struct{})
+	go func() {
+		defer close(supervised)
+		h.Supervise(sctx, SuperviseOptions{Log: slog.New(slog.DiscardHandler)})
+	}()
+	defer func() { stop(); <-supervised }()
+
+	var p prober
+	pctx, pstop := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	go func() { defer close(probed); p.run(pctx, "http://"+h.State.Listen+"/svc/m/x") }()
+	time.Sleep(300 * time.Millisecond)
+	old := h.Current().PID
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, h, "restarted", func(s Status) bool { return s.Up && s.Restarts == 1 })
+	time.Sleep(100 * time.Millisecond)
+	pstop()
+	<-probed
+	t.Logf("probe: %d ok, %d refused, %d other %v", p.ok.Load(), p.refused.Load(), p.other.Load(), p.errs)
+	if p.refused.Load() != 0 {
+		t.Errorf("%d connections refused after the adopted data plane was killed", p.refused.Load())
+	}
+	if cur := h.Current(); cur.PID == old || cur.Listen != first.State.Listen {
+		t.Fatalf("after the kill %+v, want a new pid on %s", cur, first.State.Listen)
+	}
+}
