@@ -39,7 +39,8 @@ type apiFlags struct {
 // bind registers --server and --data-dir on cmd; dataDirSet is filled in at run time.
 func (f *apiFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.server, "server", "", "API address of a running shipsafe up (default: $"+envServer+", else the nearest .shipsafe data dir)")
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", defaultDataDir, "data directory of the running shipsafe up (default: the nearest .shipsafe in this or a parent directory)")
+	// No flag default: unset means "search", which the usage says (a default would print twice).
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "data directory of the running shipsafe up (default: the nearest "+defaultDataDir+" in this or a parent directory)")
 }
 
 // client resolves the API for cmd (flags, environment, then the nearest data dir).

@@ -52,6 +52,9 @@ when more than --max-error-rate of the requests failed.`,
 			if maxErrRate < 0 || maxErrRate > 1 {
 				return &exitError{code: 2, err: fmt.Errorf("--max-error-rate %g: must be between 0 and 1 (0.01 is 1%%)", maxErrRate)}
 			}
+			if cfg.FeedbackToken == "" {
+				cfg.FeedbackToken = os.Getenv("SHIPSAFE_FEEDBACK_TOKEN")
+			}
 			if stickyHdr != "" {
 				if stickyKeys <= 0 {
 					return fmt.Errorf("--sticky-keys %d: must be > 0 with --sticky-header", stickyKeys)
@@ -91,7 +94,8 @@ when more than --max-error-rate of the requests failed.`,
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "stop sending after this long (0: only --count bounds the run)")
 	f.StringVar(&cfg.FeedbackURL, "feedback-url", "", "POST each ground-truth label here (e.g. http://127.0.0.1:8080/v1/feedback)")
 	f.DurationVar(&cfg.FeedbackDelay, "feedback-delay", 0, "how long after the answer the label is posted")
-	f.StringVar(&cfg.FeedbackToken, "feedback-token", os.Getenv("SHIPSAFE_FEEDBACK_TOKEN"), "the service's feedback token, sent as a bearer token with each label (default $SHIPSAFE_FEEDBACK_TOKEN)")
+	// Read at run time, not as the flag's default: --help would print the token.
+	f.StringVar(&cfg.FeedbackToken, "feedback-token", "", "the service's feedback token, sent as a bearer token with each label (default $SHIPSAFE_FEEDBACK_TOKEN)")
 	f.StringVar(&stickyHdr, "sticky-header", "", "send this header with one of --sticky-keys user keys per request (sticky routing)")
 	f.IntVar(&stickyKeys, "sticky-keys", 100, "number of distinct sticky user keys")
 	f.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow non-loopback targets")

@@ -33,6 +33,7 @@ func newRootCmd() *cobra.Command {
 		Version:       binaryVersion(),
 	}
 	root.SetVersionTemplate("shipsafe {{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, "print the version and commit shipsafe was built from (as shipsafe version)")
 	root.AddCommand(
 		newVersionCmd(),
 		newValidateCmd(),
