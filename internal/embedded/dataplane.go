@@ -27,12 +27,17 @@ func (r readyAPI) Readiness(context.Context) []server.Check {
 	return []server.Check{{Name: "dataplane", OK: s.Up, Reason: s.Reason, Since: s.Since}}
 }
 
+// waker is the control plane's WakeAll.
+type waker interface{ WakeAll() }
+
+var _ waker = (*controlplane.ControlPlane)(nil)
+
 // dataplaneEvents tells every rollout when the data plane goes down and comes back (a
 // rollout's traffic depends on it), and wakes every rollout when it is back so that each
 // checks its traffic at once.
 type dataplaneEvents struct {
 	store   store.Store
-	control *controlplane.ControlPlane
+	control waker
 	log     *slog.Logger
 	// up is the last Up reported, so events are written on changes of Up only (a reason
 	// that changes while down is logged, not written to every rollout).
