@@ -275,3 +275,30 @@ func TestAdoptedDataPlaneIsSupervisedOnItsSocket(t *testing.T) {
 		t.Fatalf("after the kill %+v, want a new pid on %s", cur, first.State.Listen)
 	}
 }
+
+// TestHungDataPlaneIsReportedAndRestarted: a data plane that stops answering (SIGSTOP) is
+// reported down after UnreadyAfter failed probes and killed and restarted after KillAfter.
+func TestHungDataPlaneIsReportedAndRestarted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h := ensureChild(t, ctx)
+	sctx, stop := context.WithCancel(ctx)
+	supervised := make(chan struct{})
+	go func() {
+		defer close(supervised)
+		h.Supervise(sctx, SuperviseOptions{Log: slog.New(slog.DiscardHandler), ProbeInterval: 50 * time.Millisecond, UnreadyAfter: 3, KillAfter: 6})
+	}()
+	defer func() { stop(); <-supervised }()
+	old := h.Current().PID
+	if err := syscall.Kill(old, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	s := waitStatus(t, h, "reported down", func(s Status) bool { return !s.Up })
+	if !strings.Contains(s.Reason, "does not answer its health check") {
+		t.Fatalf("reason %q", s.Reason)
+	}
+	waitStatus(t, h, "restarted", func(s Status) bool { return s.Up && s.Restarts == 1 })
+	if cur := h.Current().PID; cur == old || processAlive(old) {
+		t.Fatalf("the hung data plane %d was not replaced (now %d)", old, cur)
+	}
+}
