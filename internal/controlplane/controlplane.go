@@ -33,8 +33,14 @@ type Options struct {
 	TriggerProvider analysis.Provider
 	// Now defaults to time.Now.
 	Now func() time.Time
-	// Tick is the longest a worker waits between reconciles (default 500ms).
+	// Tick is the longest a worker waits between reconciles of a rollout that is moving
+	// (default 500ms).
 	Tick time.Duration
+	// IdleResync is the longest a worker waits while its rollout is idle: a pass that
+	// changed nothing, with nothing scheduled and no rollback triggers. Idle waits double
+	// from Tick up to it; Wake and WakeAll (an apply, a command, a platform change) end
+	// them at once. Default 30s.
+	IdleResync time.Duration
 	Log  *slog.Logger
 }
 
@@ -64,6 +70,10 @@ func New(opts Options) (*ControlPlane, error) {
 	if opts.Tick <= 0 {
 		opts.Tick = 500 * time.Millisecond
 	}
+	if opts.IdleResync <= 0 {
+		opts.IdleResync = 30 * time.Second
+	}
+	opts.IdleResync = max(opts.IdleResync, opts.Tick)
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -75,8 +85,12 @@ func New(opts Options) (*ControlPlane, error) {
 
 // Run starts a worker for every stored rollout (resuming each from its stored status) and
 // keeps the set of workers in step with the store until ctx is cancelled.
+//
+// Applies and commands start their workers through Wake; the periodic list (every
+// IdleResync) only catches rollouts stored by someone else, so it need not be frequent —
+// with 1,000 rollouts each list reads every row.
 func (cp *ControlPlane) Run(ctx context.Context) error {
-	t := time.NewTicker(2 * time.Second)
+	t := time.NewTicker(cp.opts.IdleResync)
 	defer t.Stop()
 	for {
 		if err := cp.syncWorkers(ctx); err != nil {
@@ -165,29 +179,33 @@ func (cp *ControlPlane) stopAll() {
 // runWorker reconciles one rollout until ctx ends or the rollout is deleted.
 func (cp *ControlPlane) runWorker(ctx context.Context, name string, w *worker) {
 	log := cp.log.With("rollout", name)
-	failures := 0
+	failures, idle := 0, 0
 	// The first pass checks that the data plane serves what the stored status says (it
 	// may have restarted while no control plane ran).
 	verify := true
 	for {
-		next, gone, err := cp.reconcile(ctx, name, verify)
+		p, err := cp.reconcile(ctx, name, verify)
+		next := p.next
 		switch {
 		case ctx.Err() != nil:
 			return
-		case gone:
+		case p.gone:
 			log.Info("rollout deleted; worker stops")
 			return
 		case err != nil:
-			failures++
+			failures, idle = failures+1, 0
 			log.Warn("reconcile failed; will retry", "err", err, "failures", failures)
 			next = min(time.Duration(failures)*cp.opts.Tick, 10*time.Second)
 		default:
 			failures = 0
 			verify = false
+			if p.quiet && next <= 0 {
+				idle++
+			} else {
+				idle = 0
+			}
 		}
-		if next <= 0 || next > cp.opts.Tick {
-			next = cp.opts.Tick
-		}
+		next = waitAfter(next, idle, cp.opts.Tick, cp.opts.IdleResync)
 		t := time.NewTimer(next)
 		select {
 		case <-ctx.Done():
@@ -198,4 +216,21 @@ func (cp *ControlPlane) runWorker(ctx context.Context, name string, w *worker) {
 		case <-t.C:
 		}
 	}
+}
+
+// waitAfter is how long a worker waits before its next pass: what the pass asked for, at
+// most tick; after idle consecutive quiet passes, tick doubled per pass up to resync, so an
+// idle rollout costs (almost) nothing until a wake-up says something changed.
+func waitAfter(next time.Duration, idle int, tick, resync time.Duration) time.Duration {
+	if idle > 0 {
+		d := tick
+		for i := 1; i < idle && d < resync; i++ {
+			d *= 2
+		}
+		return min(d, resync)
+	}
+	if next <= 0 || next > tick {
+		return tick
+	}
+	return next
 }

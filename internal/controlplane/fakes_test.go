@@ -243,7 +243,7 @@ func (h *harness) apply(manifest string) {
 // status is its own encoding (one record, nothing lost between the engine and the store).
 func (h *harness) pass(name string) error {
 	h.clock.Advance(time.Second)
-	_, _, err := h.cp.reconcile(h.t.Context(), name, false)
+	_, err := h.cp.reconcile(h.t.Context(), name, false)
 	if row, gerr := h.store.GetRollout(h.t.Context(), name); gerr == nil && len(row.Status) > 0 {
 		_, rec, derr := progress.Decode(row)
 		if derr != nil {

@@ -163,7 +163,7 @@ func TestFirstPassVerifiesTheDataPlane(t *testing.T) {
 	h := newHarness(t)
 	h.apply(rolloutYAML("det", "v1", canarySteps))
 	h.router.verifyAns = false
-	if _, _, err := h.cp.reconcile(t.Context(), "det", true); err != nil {
+	if _, err := h.cp.reconcile(t.Context(), "det", true); err != nil {
 		t.Fatal(err)
 	}
 	if h.router.verified != 1 {
@@ -182,7 +182,8 @@ func TestDeletedRolloutIsTornDown(t *testing.T) {
 	if err := h.api.Delete(t.Context(), "test", "det"); err != nil {
 		t.Fatal(err)
 	}
-	_, gone, err := h.cp.reconcile(t.Context(), "det", false)
+	p, err := h.cp.reconcile(t.Context(), "det", false)
+	gone := p.gone
 	if err != nil || !gone {
 		t.Fatalf("pass after delete: gone=%v err=%v", gone, err)
 	}

@@ -28,22 +28,22 @@ import (
 // A pass that changes nothing — same status, no events, same traffic — writes nothing: an
 // idle rollout costs no store writes and no route pushes (as Kubernetes' controllers
 // return early on equal status). verify asks the router to check the data plane first.
-func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool) (time.Duration, bool, error) {
+func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool) (passResult, error) {
 	row, err := cp.opts.Store.GetRollout(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, true, cp.teardown(ctx, name)
+		return passResult{gone: true}, cp.teardown(ctx, name)
 	}
 	if err != nil {
-		return 0, false, err
+		return passResult{}, err
 	}
 	l, err := decodeRow(row)
 	if err != nil {
-		return 0, false, err
+		return passResult{}, err
 	}
 	now := cp.opts.Now()
 	spec, err := adapter.Spec(l.rollout)
 	if err != nil {
-		return 0, false, err
+		return passResult{}, err
 	}
 	if _, ok := l.rec.Templates[spec.TemplateHash]; !ok {
 		l.rec.Templates[spec.TemplateHash] = l.rollout.Spec.Template
@@ -52,7 +52,7 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool)
 	// Observe.
 	states, err := cp.opts.Platform.Observe(ctx, name)
 	if err != nil {
-		return 0, false, fmt.Errorf("observe %s: %w", name, err)
+		return passResult{}, fmt.Errorf("observe %s: %w", name, err)
 	}
 	obs := rollout.Observation{HasTrafficRouter: cp.opts.Router.HasTrafficRouting(), Commands: l.rec.Commands}
 	for _, s := range states {
@@ -80,7 +80,7 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool)
 		}
 	}
 	if err := cp.opts.Router.SetTraffic(ctx, ref, desired); err != nil {
-		return 0, false, fmt.Errorf("set traffic of %s: %w", name, err)
+		return passResult{}, fmt.Errorf("set traffic of %s: %w", name, err)
 	}
 	var revs []platform.Revision
 	for _, d := range res.Plan.Revisions {
@@ -94,13 +94,13 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool)
 		revs = append(revs, platform.Revision{Name: d.Hash, Template: tpl, Replicas: int(d.Replicas), MinReadySeconds: l.rollout.Spec.MinReadySeconds})
 	}
 	if err := cp.opts.Platform.Apply(ctx, name, revs); err != nil {
-		return 0, false, fmt.Errorf("apply replicas of %s: %w", name, err)
+		return passResult{}, fmt.Errorf("apply replicas of %s: %w", name, err)
 	}
 	// Replicas chosen for scale-down leave the platform's endpoints at once, before they
 	// are signalled (the platform's drain delay): route around them now, not a tick later.
 	if after, err := cp.opts.Platform.Observe(ctx, name); err == nil && endpointsShrank(states, after) {
 		if err := cp.opts.Router.SetTraffic(ctx, ref, desiredTraffic(l, res.Plan.Traffic, after)); err != nil {
-			return 0, false, fmt.Errorf("set traffic of %s: %w", name, err)
+			return passResult{}, fmt.Errorf("set traffic of %s: %w", name, err)
 		}
 		states = after
 	}
@@ -125,27 +125,30 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool)
 	pruneTemplates(&l.rec)
 	status, err := json.Marshal(progress.Encode(l.rec, row.Generation))
 	if err != nil {
-		return 0, false, fmt.Errorf("encode status of %s: %w", name, err)
+		return passResult{}, fmt.Errorf("encode status of %s: %w", name, err)
 	}
+	quiet := false
 	switch {
 	case res.Plan.SetTemplate != "":
 		if tpl, ok := l.rec.Templates[res.Plan.SetTemplate]; ok {
 			l.rollout.Spec.Template = tpl
 			put := store.RolloutPut{Name: name, Spec: l.rollout, Status: json.RawMessage(status), ExpectedVersion: row.ResourceVersion}
 			if _, err := cp.opts.Store.PutRollouts(ctx, []store.RolloutPut{put}, l.audits...); err != nil {
-				return 0, false, fmt.Errorf("undo: rewrite spec.template: %w", err)
+				return passResult{}, fmt.Errorf("undo: rewrite spec.template: %w", err)
 			}
 			if _, err := cp.opts.Store.AppendEvents(ctx, evs); err != nil {
 				cp.log.Warn("store events", "rollout", name, "err", err)
 			}
 		}
 	case len(evs) == 0 && len(l.audits) == 0 && bytes.Equal(status, row.Status):
-		// Nothing changed: no write.
+		// Nothing changed: no write. Rollback triggers measure on every pass, so a rollout
+		// with them is never quiet.
+		quiet = len(l.rollout.Spec.RollbackTriggers) == 0
 	default:
 		w := store.StatusWrite{Name: name, Status: json.RawMessage(status), ExpectedVersion: row.ResourceVersion, Events: evs, Audits: l.audits}
 		if _, err := cp.opts.Store.UpdateStatus(ctx, w); err != nil {
 			// A concurrent apply or command: the next pass starts from what is stored.
-			return cp.opts.Tick / 5, false, fmt.Errorf("persist status of %s: %w", name, err)
+			return passResult{next: cp.opts.Tick / 5}, fmt.Errorf("persist status of %s: %w", name, err)
 		}
 	}
 	for _, e := range events {
@@ -157,7 +160,17 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool)
 			next = max(d, 10*time.Millisecond)
 		}
 	}
-	return next, false, nil
+	return passResult{next: next, quiet: quiet}, nil
+}
+
+// passResult is what one reconcile pass tells its worker.
+type passResult struct {
+	// next is when the engine or an analysis run wants the next pass (0: no wish).
+	next time.Duration
+	// gone: the rollout was deleted and torn down.
+	gone bool
+	// quiet: the pass changed nothing and wrote nothing.
+	quiet bool
 }
 
 // teardown removes a deleted rollout's routes and replicas. The namespace is gone with the
