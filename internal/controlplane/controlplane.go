@@ -41,7 +41,7 @@ type Options struct {
 	// from Tick up to it; Wake and WakeAll (an apply, a command, a platform change) end
 	// them at once. Default 30s.
 	IdleResync time.Duration
-	Log  *slog.Logger
+	Log        *slog.Logger
 }
 
 // ControlPlane runs the reconcile loop.
