@@ -47,9 +47,12 @@ func newRolloutCmds() []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			var res struct{ Applied []string }
+			var res struct{ Applied, Warnings []string }
 			if err := c.do(cmd.Context(), "POST", "/api/v1/apply", []byte(strings.Join(docs, "\n---\n")), &res); err != nil {
 				return err
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 			}
 			for _, a := range res.Applied {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s applied\n", a)

@@ -15,7 +15,7 @@ import (
 // stores every object with its audit entry in one write (templates before rollouts, so a
 // rollout's analysis finds its templates) and wakes the rollouts' workers.
 func (s *Service) Apply(ctx context.Context, actor string, manifest []byte) (ApplyResult, error) {
-	objs, err := apimanifest.Parse(manifest)
+	objs, warnings, err := apimanifest.ParseWithWarnings(manifest)
 	if err != nil {
 		var list apimanifest.ErrorList
 		if errors.As(err, &list) {
@@ -31,6 +31,9 @@ func (s *Service) Apply(ctx context.Context, actor string, manifest []byte) (App
 	puts := make([]store.RolloutPut, 0, len(objs))
 	audits := make([]store.AuditEntry, 0, len(objs))
 	var res ApplyResult
+	for _, w := range warnings {
+		res.Warnings = append(res.Warnings, w.Error())
+	}
 	for _, o := range objs {
 		put := store.RolloutPut{Name: o.Name(), ExpectedVersion: store.AnyVersion}
 		audit := store.AuditEntry{Actor: actor, Action: "apply", Target: strings.ToLower(o.Kind) + "/" + o.Name()}

@@ -19,6 +19,9 @@ type Command struct {
 // ApplyResult lists what an apply created or changed.
 type ApplyResult struct {
 	Applied []string `json:"applied"`
+	// Warnings are problems that do not stop the apply, e.g. shipsafe extensions in an
+	// argoproj.io/v1alpha1 document.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Event is one event in the stream.

@@ -20,8 +20,23 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Parse(data); err != nil {
+			_, warnings, err := ParseWithWarnings(data)
+			if err != nil {
 				t.Errorf("valid fixture rejected:\n%v", err)
+			}
+			// "# warn: <text>" lines name the warnings it must give, and no others.
+			var got []string
+			for _, w := range warnings {
+				got = append(got, w.Error())
+			}
+			wants := prefixedLines(data, "# warn: ")
+			for _, w := range wants {
+				if !strings.Contains(strings.Join(got, "\n"), w) {
+					t.Errorf("missing warning %q; got:\n%s", w, strings.Join(got, "\n"))
+				}
+			}
+			if len(got) != len(wants) {
+				t.Errorf("%d warnings, want %d:\n%s", len(got), len(wants), strings.Join(got, "\n"))
 			}
 		})
 	}
@@ -54,11 +69,14 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
-func wantLines(data []byte) []string {
+func wantLines(data []byte) []string { return prefixedLines(data, "# want: ") }
+
+// prefixedLines returns the rest of every line of data that starts with prefix.
+func prefixedLines(data []byte, prefix string) []string {
 	var out []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
-		if w, ok := strings.CutPrefix(sc.Text(), "# want: "); ok {
+		if w, ok := strings.CutPrefix(sc.Text(), prefix); ok {
 			out = append(out, w)
 		}
 	}

@@ -31,6 +31,7 @@ func Validate(objs []Object) (warnings ErrorList, err error) {
 	}
 	for i := range objs {
 		errs = append(errs, wrap(&objs[i], ValidateObject(&objs[i]))...)
+		warnings = append(warnings, wrap(&objs[i], extensionWarnings(&objs[i]))...)
 	}
 	idx := indexTemplates(objs)
 	for i := range objs {
@@ -49,10 +50,10 @@ func Validate(objs []Object) (warnings ErrorList, err error) {
 	return warnings, nil
 }
 
-// ValidateObject checks one object on its own (no cross-object references), including that
-// shipsafe's extensions are only used under shipsafe.dev/v1alpha1.
+// ValidateObject checks one object on its own (no cross-object references). Shipsafe
+// extensions under argoproj.io/v1alpha1 are not errors; Validate warns about them.
 func ValidateObject(o *Object) field.ErrorList {
-	return append(validateOwnRules(o), validateExtensions(o)...)
+	return validateOwnRules(o)
 }
 
 func validateOwnRules(o *Object) field.ErrorList {
@@ -85,21 +86,28 @@ func renameRolling(list field.ErrorList) field.ErrorList {
 // (decoding and rules) is reported in one pass as an ErrorList; objects are returned only
 // when the whole file is valid. Documents of other kinds (Services, ...) are ignored.
 func Parse(data []byte) ([]Object, error) {
+	objs, _, err := ParseWithWarnings(data)
+	return objs, err
+}
+
+// ParseWithWarnings is Parse that also returns the warnings of valid input (e.g. shipsafe
+// extensions in an argoproj.io/v1alpha1 document).
+func ParseWithWarnings(data []byte) ([]Object, ErrorList, error) {
 	objs, _, errs := decodeAll(data, DefaultLimits())
-	_, err := Validate(objs)
+	warnings, err := Validate(objs)
 	var list ErrorList
 	if errors.As(err, &list) {
 		errs = append(errs, withoutEchoes(list, errs)...)
 	}
 	if len(errs) > 0 {
 		sortErrors(errs)
-		return nil, errs
+		return nil, warnings, errs
 	}
 	objs = resolveWorkloadRefs(objs)
 	for i := range objs {
 		SetDefaults(&objs[i])
 	}
-	return objs, nil
+	return objs, warnings, nil
 }
 
 // resolveWorkloadRefs copies the selector and pod template of a Deployment named by a

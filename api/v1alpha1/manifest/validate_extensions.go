@@ -6,10 +6,11 @@ import (
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
-// validateExtensions keeps argoproj.io/v1alpha1 documents runnable by Argo Rollouts itself:
-// shipsafe's extensions are only accepted under shipsafe.dev/v1alpha1, so the apiVersion
-// tells a reader which tool a manifest needs.
-func validateExtensions(o *Object) field.ErrorList {
+// extensionWarnings names the shipsafe extensions an argoproj.io/v1alpha1 document uses.
+// They run (the seed's own canary manifest has a pause with analysis under the Argo group),
+// but the document no longer runs on Argo Rollouts, which a reader of its apiVersion would
+// expect: a warning per field says so.
+func extensionWarnings(o *Object) field.ErrorList {
 	if o.APIVersion != v1alpha1.ArgoGroupVersion {
 		return nil
 	}
@@ -50,7 +51,7 @@ func validateExtensions(o *Object) field.ErrorList {
 	}
 	errs := make(field.ErrorList, 0, len(used))
 	for _, p := range used {
-		errs = append(errs, field.Forbidden(p, "is a shipsafe extension: use apiVersion "+v1alpha1.ShipsafeGroupVersion+" (argoproj.io/v1alpha1 documents must stay runnable by Argo Rollouts)"))
+		errs = append(errs, field.Forbidden(p, "is a shipsafe extension: this "+v1alpha1.ArgoGroupVersion+" manifest no longer runs on Argo Rollouts (apiVersion "+v1alpha1.ShipsafeGroupVersion+" says so)"))
 	}
 	return errs
 }
