@@ -48,6 +48,8 @@ type fakePlatform struct {
 	stuck      map[string]bool // revision hashes whose replicas never become ready
 	failApply  error
 	failObs    error
+	// unrunnable maps a revision's model (its image tag) to the reason it cannot run.
+	unrunnable map[string]string
 	applyCalls int
 	// onApply runs at the end of Apply, i.e. in the middle of a reconcile pass.
 	onApply func()
@@ -65,6 +67,11 @@ func (p *fakePlatform) Apply(_ context.Context, svc string, revs []platform.Revi
 	p.applyCalls++
 	if p.failApply != nil {
 		return p.failApply
+	}
+	for _, r := range revs {
+		if reason, ok := p.unrunnable[r.Template.Spec.Containers[0].Image]; ok {
+			return &platform.UnrunnableError{Revision: r.Name, Err: errors.New(reason)}
+		}
 	}
 	m := map[string]int{}
 	for _, r := range revs {

@@ -222,3 +222,33 @@ func count(xs []string, x string) int {
 	}
 	return n
 }
+
+// A template the platform cannot run (Argo's own example: no command, a demo image) shows
+// the rollout Degraded with the platform's reason and one event; passes after that are
+// quiet instead of failing (and logging) every 500 ms. A runnable template clears it.
+func TestUnrunnableTemplateIsDegradedOnce(t *testing.T) {
+	h := newHarness(t)
+	h.plat.unrunnable = map[string]string{"shipsafe/detector:blue": "containers[0].command: required by the local platform"}
+	h.apply(rolloutYAML("det", "blue", canarySteps))
+	h.passes("det", 3)
+	st := h.engine("det")
+	if st.Phase != rollout.PhaseDegraded || !strings.Contains(st.Message, "containers[0].command: required") {
+		t.Fatalf("phase %s %q, want Degraded with the platform's reason", st.Phase, st.Message)
+	}
+	if n := strings.Count(strings.Join(h.reasons("det"), ","), "Unrunnable"); n != 1 {
+		t.Fatalf("%d Unrunnable events, want 1: %v", n, h.reasons("det"))
+	}
+	p, err := h.cp.reconcile(t.Context(), "det", false)
+	if err != nil || !p.quiet {
+		t.Fatalf("a pass on the unrunnable rollout: %+v, %v; want quiet and no error", p, err)
+	}
+	// The runnable revision rolls out as a canary; once promoted the unrunnable one is
+	// no longer asked to run and the rollout is Healthy.
+	h.apply(rolloutYAML("det", "v1", canarySteps))
+	h.passes("det", 3)
+	h.command("det", "promote")
+	h.passes("det", 6)
+	if st := h.engine("det"); st.Phase != rollout.PhaseHealthy {
+		t.Fatalf("after a runnable template: %s %q", st.Phase, st.Message)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,8 +94,17 @@ func (cp *ControlPlane) reconcile(ctx context.Context, name string, verify bool)
 		}
 		revs = append(revs, platform.Revision{Name: d.Hash, Template: tpl, Replicas: int(d.Replicas), MinReadySeconds: l.rollout.Spec.MinReadySeconds})
 	}
-	if err := cp.opts.Platform.Apply(ctx, name, revs); err != nil {
+	revs, unrunnable, err := cp.applyRunnable(ctx, name, revs)
+	if err != nil {
 		return passResult{}, fmt.Errorf("apply replicas of %s: %w", name, err)
+	}
+	if unrunnable != "" {
+		// Shown, not retried: the rollout is Degraded with the platform's reason until a new
+		// template arrives, and the reason is an event once, not a warning every pass.
+		res.Status.Phase, res.Status.Message = rollout.PhaseDegraded, unrunnable
+		if prev.Message != unrunnable {
+			res.Events = append(res.Events, rollout.Event{Type: rollout.EventWarning, Reason: "Unrunnable", Message: unrunnable})
+		}
 	}
 	// Replicas chosen for scale-down leave the platform's endpoints at once, before they
 	// are signalled (the platform's drain delay): route around them now, not a tick later.
@@ -171,6 +181,25 @@ type passResult struct {
 	gone bool
 	// quiet: the pass changed nothing and wrote nothing.
 	quiet bool
+}
+
+// applyRunnable applies revs, leaving out (so scaling to zero) each revision the platform
+// says it cannot run, and returns what it applied and the platform's reasons.
+func (cp *ControlPlane) applyRunnable(ctx context.Context, name string, revs []platform.Revision) ([]platform.Revision, string, error) {
+	var reasons []string
+	for {
+		err := cp.opts.Platform.Apply(ctx, name, revs)
+		var ue *platform.UnrunnableError
+		if !errors.As(err, &ue) {
+			return revs, strings.Join(reasons, "; "), err
+		}
+		n := len(revs)
+		revs = slices.DeleteFunc(revs, func(r platform.Revision) bool { return r.Name == ue.Revision })
+		if len(revs) == n {
+			return revs, "", err // not one of ours: a platform bug, not a template problem
+		}
+		reasons = append(reasons, "Unrunnable: "+ue.Error())
+	}
 }
 
 // teardown removes a deleted rollout's routes and replicas. The namespace is gone with the

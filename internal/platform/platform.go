@@ -6,6 +6,7 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +30,21 @@ type Platform interface {
 	// Usage reports the resource use of one revision of svc, summed over its replicas.
 	Usage(ctx context.Context, svc, revision string) (Usage, error)
 }
+
+// UnrunnableError is Apply's answer for a revision whose template this platform cannot run
+// (no command and no entrypoint for its image, an unsupported probe): retrying does not
+// help, a new template does. The control plane runs the other revisions and shows the
+// rollout Degraded with Err's message instead of failing every pass.
+type UnrunnableError struct {
+	Revision string
+	Err      error
+}
+
+func (e *UnrunnableError) Error() string {
+	return fmt.Sprintf("revision %s cannot run: %v", e.Revision, e.Err)
+}
+
+func (e *UnrunnableError) Unwrap() error { return e.Err }
 
 // Revision is the desired state of one revision of a service.
 type Revision struct {

@@ -225,7 +225,7 @@ func (p *Platform) Apply(ctx context.Context, svc string, revisions []platform.R
 	seen := map[string]bool{}
 	for i := range revisions {
 		if err := p.validate(&revisions[i]); err != nil {
-			return fmt.Errorf("apply %s: revisions[%d] (%q): %w", svc, i, revisions[i].Name, err)
+			return &platform.UnrunnableError{Revision: revisions[i].Name, Err: fmt.Errorf("local platform: %w", err)}
 		}
 		if seen[revisions[i].Name] {
 			return fmt.Errorf("apply %s: revisions[%d].name: duplicate %q", svc, i, revisions[i].Name)
