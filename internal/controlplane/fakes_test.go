@@ -43,11 +43,11 @@ func (c *fakeClock) Advance(d time.Duration) {
 // fakePlatform makes desired replicas ready at once (or never, for revisions in stuck), and
 // fails when told to.
 type fakePlatform struct {
-	mu         sync.Mutex
-	desired    map[string]map[string]int
-	stuck      map[string]bool // revision hashes whose replicas never become ready
-	failApply  error
-	failObs    error
+	mu        sync.Mutex
+	desired   map[string]map[string]int
+	stuck     map[string]bool // revision hashes whose replicas never become ready
+	failApply error
+	failObs   error
 	// unrunnable maps a revision's model (its image tag) to the reason it cannot run.
 	unrunnable map[string]string
 	applyCalls int
