@@ -4,17 +4,28 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/shipsafe/shipsafe/api/v1alpha1"
 )
 
-// Labels BuildRun puts on a run so providers (builtin) know whose traffic to measure.
+// Labels BuildRun puts on a run so providers (builtin) know whose traffic to measure, under
+// the project's API group (shipsafe.dev, as its annotations).
 const (
-	LabelService        = "shipsafe.io/service"
-	LabelRevision       = "shipsafe.io/revision"
-	LabelStableRevision = "shipsafe.io/stable-revision"
+	LabelService        = "shipsafe.dev/service"
+	LabelRevision       = "shipsafe.dev/revision"
+	LabelStableRevision = "shipsafe.dev/stable-revision"
 )
+
+// RunLabel reads a run label, falling back to the shipsafe.io/ key runs stored by earlier
+// versions carry, so a run in flight across an upgrade keeps measuring.
+func RunLabel(labels map[string]string, key string) string {
+	if v, ok := labels[key]; ok {
+		return v
+	}
+	return labels["shipsafe.io/"+strings.TrimPrefix(key, "shipsafe.dev/")]
+}
 
 // Template is an AnalysisTemplate or ClusterAnalysisTemplate the caller looked up.
 type Template struct {

@@ -88,3 +88,16 @@ func TestBuildRunErrors(t *testing.T) {
 		}
 	}
 }
+
+// Run labels use the API group shipsafe.dev; runs stored with shipsafe.io/ keys still read.
+func TestRunLabelUsesTheGroupAndReadsOldKeys(t *testing.T) {
+	if LabelService != "shipsafe.dev/service" {
+		t.Fatalf("LabelService = %q", LabelService)
+	}
+	if got := RunLabel(map[string]string{"shipsafe.io/revision": "abc"}, LabelRevision); got != "abc" {
+		t.Fatalf("old key: %q", got)
+	}
+	if got := RunLabel(map[string]string{"shipsafe.io/revision": "old", LabelRevision: "new"}, LabelRevision); got != "new" {
+		t.Fatalf("new key wins: %q", got)
+	}
+}

@@ -143,7 +143,7 @@ func MeasureNames() []string {
 func (p *Provider) resolve(ctx context.Context, field string, b *v1alpha1.BuiltinMetric, args map[string]string) (*request, error) {
 	info, _ := analysis.RunInfoFrom(ctx)
 	r := &request{field: field, name: b.Metric, params: b.Params, now: p.opts.Now(), ctx: ctx}
-	r.service = firstNonEmpty(b.Params["service"], args["service"], info.Labels[analysis.LabelService])
+	r.service = firstNonEmpty(b.Params["service"], args["service"], analysis.RunLabel(info.Labels, analysis.LabelService))
 	if r.service == "" {
 		return nil, fmt.Errorf("%s.params.service: required (or an arg \"service\", or the run label %s)", field, analysis.LabelService)
 	}
@@ -183,12 +183,12 @@ func revisionName(v, def string, args map[string]string, info analysis.RunInfo) 
 	}
 	switch v {
 	case "canary", "latest":
-		if n := firstNonEmpty(info.Labels[analysis.LabelRevision], args["canary-hash"], args["latest-hash"]); n != "" {
+		if n := firstNonEmpty(analysis.RunLabel(info.Labels, analysis.LabelRevision), args["canary-hash"], args["latest-hash"]); n != "" {
 			return n, nil
 		}
 		return "", fmt.Errorf("%q needs the run label %s or an arg canary-hash", v, analysis.LabelRevision)
 	case "stable":
-		if n := firstNonEmpty(info.Labels[analysis.LabelStableRevision], args["stable-hash"]); n != "" {
+		if n := firstNonEmpty(analysis.RunLabel(info.Labels, analysis.LabelStableRevision), args["stable-hash"]); n != "" {
 			return n, nil
 		}
 		return "", fmt.Errorf("%q needs the run label %s or an arg stable-hash", v, analysis.LabelStableRevision)
