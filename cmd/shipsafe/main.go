@@ -46,6 +46,7 @@ func newRootCmd() *cobra.Command {
 		newDemoCmd(),
 		newDataplaneCmd(),
 		newDetectorCmd(),
+		newControllerCmd(),
 	)
 	root.AddCommand(newRolloutCmds()...)
 	return root
