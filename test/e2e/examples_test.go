@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,36 @@ func TestSeedExamplesRunUnderUp(t *testing.T) {
 	if got := inferVersionAt(t, c, "detector-preview"); got != "v1" {
 		t.Errorf("preview service answered with %s, want v1", got)
 	}
+	// Followed literally (examples/README.md: traffic to the preview service), the
+	// pre-promotion run succeeds; before, it went Inconclusive in 0.5 s.
+	previewBody := `{"inputs": [{"name": "image", "shape": [1, 784], "datatype": "UINT8", "data": [` + strings.TrimSuffix(strings.Repeat("90,", 784), ",") + `]}]}`
+	trafficCtx, stopTraffic := context.WithCancel(ctx)
+	trafficDone := make(chan struct{})
+	go func() {
+		defer close(trafficDone)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-trafficCtx.Done():
+				return
+			case <-tick.C:
+				req, _ := http.NewRequestWithContext(trafficCtx, "POST", "http://"+c.gateway+"/svc/detector-preview/v2/models/pneumonia-detector/infer", strings.NewReader(previewBody))
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}
+	}()
+	c.waitFor(ctx, "detector-bluegreen", "pre-promotion analysis Successful", func(v controlplaneView) bool {
+		a := v.Status.BlueGreen.PrePromotionAnalysisRunStatus
+		if a != nil && a.Status != "" && a.Status != "Running" && a.Status != "Pending" && a.Status != "Successful" {
+			t.Fatalf("pre-promotion analysis %s: %s", a.Status, a.Message)
+		}
+		return a != nil && a.Status == "Successful"
+	})
+	stopTraffic()
+	<-trafficDone
 
 	// Rolling, both forms: all replicas move to the new version.
 	c.apply(readExample(t, "rolling", "v1"))
