@@ -347,7 +347,7 @@ func (l *killLoad) summary(killedAt time.Time) killSummary {
 func (c *cluster) logSince(file string, since time.Time) []string {
 	b, err := os.ReadFile(filepath.Join(c.dir, file))
 	if err != nil && file == "shipsafe.log" {
-		b = c.log.Bytes()
+		b = []byte(c.log.String())
 	}
 	var out []string
 	for _, line := range strings.Split(string(b), "\n") {

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ type cluster struct {
 	api     string
 	gateway string
 	cmd     *exec.Cmd
-	log     *bytes.Buffer
+	log     *lockedBuffer
 	token   string
 	starts  int
 	extra   []string
@@ -88,7 +89,7 @@ func (c *cluster) start() {
 	c.t.Helper()
 	// One log across restarts, so a failure shows every control plane's output.
 	if c.log == nil {
-		c.log = &bytes.Buffer{}
+		c.log = &lockedBuffer{}
 	}
 	c.starts++
 	fmt.Fprintf(c.log, "=== shipsafe up, start %d ===\n", c.starts)
@@ -289,4 +290,23 @@ func stableIs(hash string) func(apiservice.RolloutView) bool {
 		}
 		return false
 	}
+}
+
+// lockedBuffer is the up processes' output: written by exec's copying goroutine, read by
+// tests while the process runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
