@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,7 +13,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
@@ -26,8 +24,6 @@ import (
 var env k8stest.Env
 
 func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
-
-var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // TestCRDsInstallAndServeExamples loads deploy/crds into a real kube-apiserver (server-side dry
 // run first, as `kubectl apply --dry-run=server` would, then for real), waits for each CRD to
@@ -42,19 +38,21 @@ func TestCRDsInstallAndServeExamples(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	names, err := fs.Glob(crds.Files, "*.yaml")
+	objs, err := crds.Objects()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range names {
-		obj := readObject(t, name)
-		if _, err := dyn.Resource(crdResource).Create(ctx, obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+	for _, obj := range objs {
+		name := obj.GetName()
+		if _, err := dyn.Resource(crds.Resource).Create(ctx, obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 			t.Fatalf("%s: server-side dry run: %v", name, err)
 		}
-		if _, err := dyn.Resource(crdResource).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+		if _, err := dyn.Resource(crds.Resource).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("%s: create: %v", name, err)
 		}
-		waitEstablished(ctx, t, dyn, obj.GetName())
+		if err := crds.WaitEstablished(ctx, dyn, name); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	ns := c.Namespace(t)
@@ -95,41 +93,6 @@ func TestCRDsInstallAndServeExamples(t *testing.T) {
 	}
 	if created < 3 {
 		t.Errorf("created %d example rollouts, want one per example (at least 3)", created)
-	}
-}
-
-func readObject(t *testing.T, name string) *unstructured.Unstructured {
-	t.Helper()
-	b, err := crds.Files.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var u unstructured.Unstructured
-	if err := yaml.Unmarshal(b, &u.Object); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return &u
-}
-
-func waitEstablished(ctx context.Context, t *testing.T, dyn dynamic.Interface, name string) {
-	t.Helper()
-	for {
-		got, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatalf("get crd %s: %v", name, err)
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, c := range conds {
-			m, _ := c.(map[string]any)
-			if m["type"] == "Established" && m["status"] == "True" {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("crd %s not Established: %v", name, conds)
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 }
 

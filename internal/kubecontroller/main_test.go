@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -15,10 +14,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
@@ -36,7 +33,6 @@ var env k8stest.Env
 func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
 
 var (
-	crdGVR     = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	rolloutGVR = v1alpha1.SchemeGroupVersion.WithResource("rollouts")
 )
 
@@ -59,44 +55,10 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 		t.Fatalf("dynamic client: %v", err)
 	}
 	f := &fixture{t: t, ctx: ctx, c: c, ns: c.Namespace(t), dyn: dyn}
-	f.installCRDs()
+	if err := crds.Install(ctx, dyn); err != nil {
+		t.Fatal(err)
+	}
 	return f
-}
-
-// installCRDs creates deploy/crds (tests share the cluster, so AlreadyExists is fine) and
-// waits until each is Established.
-func (f *fixture) installCRDs() {
-	f.t.Helper()
-	names, err := fs.Glob(crds.Files, "*.yaml")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	for _, name := range names {
-		b, err := crds.Files.ReadFile(name)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		var u unstructured.Unstructured
-		if err := yaml.Unmarshal(b, &u.Object); err != nil {
-			f.t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := f.dyn.Resource(crdGVR).Create(f.ctx, &u, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			f.t.Fatalf("create crd %s: %v", name, err)
-		}
-		f.waitFor("crd "+u.GetName()+" Established", func() string {
-			got, err := f.dyn.Resource(crdGVR).Get(f.ctx, u.GetName(), metav1.GetOptions{})
-			if err != nil {
-				return err.Error()
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, c := range conds {
-				if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-					return ""
-				}
-			}
-			return "not established"
-		})
-	}
 }
 
 // waitFor polls cond ("" when satisfied, else what is missing) until it holds or the test's

@@ -2,19 +2,13 @@ package kubernetes_test
 
 import (
 	"context"
-	"io/fs"
 	"log/slog"
 	"os"
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	k8s "k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/shipsafe/shipsafe/deploy/crds"
 	"github.com/shipsafe/shipsafe/internal/k8stest"
@@ -51,7 +45,9 @@ func newFixture(t *testing.T, opts kubernetes.Options) *fixture {
 	if err != nil {
 		t.Fatalf("clientset: %v", err)
 	}
-	installCRDs(ctx, t, dyn)
+	if err := crds.Install(ctx, dyn); err != nil {
+		t.Fatal(err)
+	}
 	f := &fixture{t: t, ctx: ctx, ns: c.Namespace(t), dyn: dyn, client: client}
 	opts.Dynamic, opts.Client, opts.Namespace = dyn, client, f.ns
 	if opts.Logger == nil {
@@ -61,50 +57,6 @@ func newFixture(t *testing.T, opts kubernetes.Options) *fixture {
 		t.Fatalf("new store: %v", err)
 	}
 	return f
-}
-
-var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
-// installCRDs creates deploy/crds (idempotent: tests share the cluster) and waits for each to
-// be Established.
-func installCRDs(ctx context.Context, t *testing.T, dyn dynamic.Interface) {
-	t.Helper()
-	names, err := fs.Glob(crds.Files, "*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		b, err := crds.Files.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var u unstructured.Unstructured
-		if err := yaml.Unmarshal(b, &u.Object); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := dyn.Resource(crdResource).Create(ctx, &u, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatalf("create crd %s: %v", name, err)
-		}
-		for established := false; !established; {
-			got, err := dyn.Resource(crdResource).Get(ctx, u.GetName(), metav1.GetOptions{})
-			if err != nil {
-				t.Fatalf("get crd %s: %v", u.GetName(), err)
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, c := range conds {
-				if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-					established = true
-				}
-			}
-			if !established {
-				select {
-				case <-ctx.Done():
-					t.Fatalf("crd %s not Established: %v", u.GetName(), conds)
-				case <-time.After(100 * time.Millisecond):
-				}
-			}
-		}
-	}
 }
 
 type testWriter struct{ t *testing.T }
