@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shipsafe/shipsafe/internal/analysis"
+	"github.com/shipsafe/shipsafe/internal/backoff"
 	"github.com/shipsafe/shipsafe/internal/platform"
 	"github.com/shipsafe/shipsafe/internal/store"
 	"github.com/shipsafe/shipsafe/internal/traffic"
@@ -223,11 +224,7 @@ func (cp *ControlPlane) runWorker(ctx context.Context, name string, w *worker) {
 // idle rollout costs (almost) nothing until a wake-up says something changed.
 func waitAfter(next time.Duration, idle int, tick, resync time.Duration) time.Duration {
 	if idle > 0 {
-		d := tick
-		for i := 1; i < idle && d < resync; i++ {
-			d *= 2
-		}
-		return min(d, resync)
+		return backoff.Doubling(tick, resync, idle)
 	}
 	if next <= 0 || next > tick {
 		return tick

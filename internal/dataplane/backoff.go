@@ -1,6 +1,10 @@
 package dataplane
 
-import "time"
+import (
+	"time"
+
+	"github.com/shipsafe/shipsafe/internal/backoff"
+)
 
 // Backoff decides how long the supervisor waits before restarting a data plane that
 // exited. The first crash after a stable run restarts at once (traffic is waiting in the
@@ -41,11 +45,7 @@ func (b *Backoff) Next(ran time.Duration) time.Duration {
 	if b.quick == 1 {
 		return 0
 	}
-	d := b.Base
-	for i := 2; i < b.quick && d < b.Max; i++ {
-		d *= 2
-	}
-	return min(d, b.Max)
+	return backoff.Doubling(b.Base, b.Max, b.quick-1)
 }
 
 // Crashes is the number of quick crashes in a row so far.

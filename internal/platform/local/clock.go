@@ -1,6 +1,10 @@
 package local
 
-import "time"
+import (
+	"time"
+
+	"github.com/shipsafe/shipsafe/internal/backoff"
+)
 
 // Clock is the time source of the supervisors; tests substitute a fake.
 type Clock interface {
@@ -30,9 +34,5 @@ func (b backoffPolicy) next(streak int, ran time.Duration) (int, time.Duration) 
 		streak = 0
 	}
 	streak++
-	d := b.Initial
-	for i := 1; i < streak && d < b.Max; i++ {
-		d *= 2
-	}
-	return streak, min(d, b.Max)
+	return streak, backoff.Doubling(b.Initial, b.Max, streak)
 }
