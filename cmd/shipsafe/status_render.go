@@ -3,8 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,12 +62,7 @@ func renderStatus(in statusInput) string {
 	}
 	for _, a := range v.Analysis {
 		fmt.Fprintf(&b, "  analysis %s (%s): %s", a.Name, a.Kind, orDash(a.Phase))
-		names := make([]string, 0, len(a.Latest))
-		for m := range a.Latest {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		for _, m := range names {
+		for _, m := range slices.Sorted(maps.Keys(a.Latest)) {
 			val := a.Latest[m]
 			if val == "" {
 				val = noDataText(in.runs, a.Name, m)

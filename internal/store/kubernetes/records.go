@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -197,11 +199,7 @@ func pruneOldest(data map[string]string, keep int) {
 	if len(data) <= keep {
 		return
 	}
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(data))
 	for _, k := range keys[:len(keys)-keep] {
 		delete(data, k)
 	}
